@@ -1,0 +1,27 @@
+// Portability macros shared by the CPU kernels and (later) the CUDA kernels.
+#ifndef TF_LEARNACT_KERNELS_COMMON_MACROS_H_
+#define TF_LEARNACT_KERNELS_COMMON_MACROS_H_
+
+#if defined(__CUDACC__)
+#define TLA_HOST_DEVICE __host__ __device__ __forceinline__
+#else
+#define TLA_HOST_DEVICE inline
+#endif
+
+// One library that runs anywhere, with an AVX2+FMA clone picked at load time.
+// "arch=x86-64-v3" (not plain "avx2") is what enables FMA.
+#if defined(__x86_64__) && !defined(__CUDACC__) && !defined(__clang__)
+#define TLA_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define TLA_TARGET_CLONES
+#endif
+
+// Hot helpers must be inlined into the TLA_TARGET_CLONES entry point, or they run
+// with the baseline instruction set only.
+#if defined(__GNUC__)
+#define TLA_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TLA_ALWAYS_INLINE inline
+#endif
+
+#endif  // TF_LEARNACT_KERNELS_COMMON_MACROS_H_

@@ -1,0 +1,94 @@
+// Deterministic parameter-gradient reduction shared by every family's CPU kernel.
+//
+// The elements are cut into blocks whose boundaries depend only on the tensor's
+// layout (never on the thread count). Each block writes its own partial sums; the
+// partials are then folded in block order. So the result is bit-identical across runs
+// and thread counts, and no per-element atomics are needed.
+#ifndef TF_LEARNACT_KERNELS_COMMON_PARAM_GRAD_H_
+#define TF_LEARNACT_KERNELS_COMMON_PARAM_GRAD_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "cc/kernels/common/layout.h"
+
+namespace tf_learnact {
+
+// Runs fn(begin, end) over [0, num_blocks), possibly in parallel. Supplied by the
+// framework adapter (TensorFlow's thread pool on CPU).
+using BlockRange = std::function<void(int64_t, int64_t)>;
+using ParallelForBlocks = std::function<void(int64_t num_blocks, const BlockRange& fn)>;
+
+// How a kernel walks its elements.
+//  * Row mode (channels-last per-channel: inner == 1, channels > 1): a unit is one row
+//    of `channels` elements, and lanes run across channels.
+//  * Run mode (per-layer, or per-channel with inner > 1): a unit is one element; a
+//    block is cut into runs of one channel, and lanes run across elements.
+struct BlockPlan {
+  bool row_mode = false;
+  int64_t unit = 1;             // elements per unit
+  int64_t units = 0;            // total units
+  int64_t units_per_block = 1;  // the last block may hold fewer
+  int64_t num_blocks = 0;
+
+  int64_t begin_unit(int64_t b) const { return b * units_per_block; }
+  int64_t end_unit(int64_t b) const { return std::min(units, (b + 1) * units_per_block); }
+};
+
+// ~16K elements per block keeps partial sums in L1/L2 and gives enough blocks to
+// balance threads. Per-channel partials grow with `channels`, so their block count is
+// capped to keep the partial buffer small.
+constexpr int64_t kTargetBlockElements = 16384;
+constexpr int64_t kMaxBlocksPerChannel = 128;
+
+inline BlockPlan MakeBlockPlan(const Layout& layout) {
+  BlockPlan p;
+  p.row_mode = layout.inner == 1 && layout.channels > 1;
+  p.unit = p.row_mode ? layout.channels : 1;
+  p.units = layout.size() / std::max<int64_t>(p.unit, 1);
+  if (p.units == 0) return p;
+  p.units_per_block = std::max<int64_t>(1, kTargetBlockElements / p.unit);
+  if (layout.channels > 1) {
+    const int64_t min_upb = (p.units + kMaxBlocksPerChannel - 1) / kMaxBlocksPerChannel;
+    p.units_per_block = std::max(p.units_per_block, min_upb);
+  }
+  p.num_blocks = (p.units + p.units_per_block - 1) / p.units_per_block;
+  return p;
+}
+
+// Per-block partial sums laid out [block][coef][channel] (channel fastest, so row
+// mode accumulates contiguously across lanes), folded into out[channel][coef].
+template <typename Acc>
+class ParamGradPartials {
+ public:
+  ParamGradPartials(int64_t num_blocks, int64_t num_coefs, int64_t channels)
+      : num_coefs_(num_coefs),
+        channels_(channels),
+        data_(static_cast<size_t>(num_blocks * num_coefs * channels), Acc(0)) {}
+
+  Acc* block(int64_t b) { return data_.data() + b * num_coefs_ * channels_; }
+
+  // out[c * num_coefs + j] = sum over blocks, in block order, of block(b)[j * C + c].
+  template <typename P>
+  void FoldInto(int64_t num_blocks, P* out) const {
+    std::vector<Acc> sum(static_cast<size_t>(num_coefs_ * channels_), Acc(0));
+    for (int64_t b = 0; b < num_blocks; ++b) {
+      const Acc* part = data_.data() + b * num_coefs_ * channels_;
+      for (size_t k = 0; k < sum.size(); ++k) sum[k] += part[k];
+    }
+    for (int64_t c = 0; c < channels_; ++c)
+      for (int64_t j = 0; j < num_coefs_; ++j)
+        out[c * num_coefs_ + j] = static_cast<P>(sum[j * channels_ + c]);
+  }
+
+ private:
+  int64_t num_coefs_;
+  int64_t channels_;
+  std::vector<Acc> data_;
+};
+
+}  // namespace tf_learnact
+
+#endif  // TF_LEARNACT_KERNELS_COMMON_PARAM_GRAD_H_

@@ -1,0 +1,80 @@
+// What every family's TensorFlow OpKernel shares: storage-type mapping, the
+// [outer, C, inner] layout of a tensor, and the thread pool as a ParallelForBlocks.
+#ifndef TF_LEARNACT_KERNELS_COMMON_TF_ADAPTER_H_
+#define TF_LEARNACT_KERNELS_COMMON_TF_ADAPTER_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "cc/kernels/common/layout.h"
+#include "cc/kernels/common/numeric.h"
+#include "cc/kernels/common/param_grad.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/tensor.h"
+
+namespace tf_learnact {
+
+// TensorFlow element type -> the kernels' storage type (same size and layout).
+template <typename TfT>
+struct StorageOf {
+  using type = TfT;
+};
+template <>
+struct StorageOf<Eigen::half> {
+  using type = Half16;
+};
+template <>
+struct StorageOf<Eigen::bfloat16> {
+  using type = BFloat16;
+};
+
+template <typename TfT>
+const typename StorageOf<TfT>::type* StoragePtr(const tensorflow::Tensor& t) {
+  return reinterpret_cast<const typename StorageOf<TfT>::type*>(t.flat<TfT>().data());
+}
+template <typename TfT>
+typename StorageOf<TfT>::type* StoragePtr(tensorflow::Tensor* t) {
+  return reinterpret_cast<typename StorageOf<TfT>::type*>(t->flat<TfT>().data());
+}
+
+// Layout of x for parameters of rank `param_rank` (1: per layer, 2: per channel along
+// axis). Checks axis and the channel count; `param_name` names the offending input.
+inline absl::Status LayoutFor(const tensorflow::TensorShape& x_shape, int axis,
+                              const tensorflow::TensorShape& param_shape,
+                              const char* param_name, Layout* layout) {
+  std::vector<int64_t> dims(x_shape.dims());
+  for (int d = 0; d < x_shape.dims(); ++d) dims[d] = x_shape.dim_size(d);
+  if (param_shape.dims() == 1) {
+    *layout = MakeLayout(dims.data(), x_shape.dims(), -1);
+    return absl::OkStatus();
+  }
+  const int rank = x_shape.dims();
+  const int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    return absl::InvalidArgumentError(absl::StrCat("axis ", axis, " is out of range for x of rank ", rank));
+  if (param_shape.dim_size(0) != x_shape.dim_size(a))
+    return absl::InvalidArgumentError(absl::StrCat(
+        param_name, " has ", param_shape.dim_size(0), " channel rows but x has ",
+        x_shape.dim_size(a), " channels along axis ", axis));
+  *layout = MakeLayout(dims.data(), rank, a);
+  return absl::OkStatus();
+}
+
+// The op's CPU thread pool, one task per block range; ParallelFor also uses the
+// calling thread.
+inline ParallelForBlocks CpuParallelFor(tensorflow::OpKernelContext* ctx) {
+  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+  return [pool](int64_t num_blocks, const BlockRange& fn) {
+    if (num_blocks <= 1) {
+      if (num_blocks == 1) fn(0, 1);
+      return;
+    }
+    pool->ParallelFor(num_blocks, tsl::thread::ThreadPool::SchedulingParams::Fixed(1),
+                      [&fn](int64_t begin, int64_t end) { fn(begin, end); });
+  };
+}
+
+}  // namespace tf_learnact
+
+#endif  // TF_LEARNACT_KERNELS_COMMON_TF_ADAPTER_H_

@@ -1,0 +1,19 @@
+"""tf-learnact: learnable activation functions for Keras 3 / TensorFlow, backed by
+fused C++ custom ops with hand-written gradients and pure-TensorFlow twins."""
+
+from tf_learnact.coefficients import fit_pau, initial_coefficients
+from tf_learnact.layers.pau import PAU, RPAU
+from tf_learnact.ops.library import ops_available, unavailable_reason
+from tf_learnact.ops.pau import pau, pau_composite
+
+__all__ = [
+    "PAU",
+    "RPAU",
+    "fit_pau",
+    "initial_coefficients",
+    "ops_available",
+    "pau",
+    "pau_composite",
+    "unavailable_reason",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Keras layers, one module a family."""

@@ -1,0 +1,79 @@
+"""What every learnable-activation layer shares: implementation choice, the
+per-layer/per-channel parameter layout along `axis`, float32 parameters under mixed
+precision, and the common config."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from tf_learnact.ops.dispatch import check_implementation
+
+
+class LearnableActivation(keras.layers.Layer):
+    """Base class: parameters per layer, or per channel along `axis`.
+
+    Args:
+        per_channel: one parameter set per channel (along `axis`) instead of one for
+            the whole layer.
+        axis: the channel axis (-1 for channels-last, 1 for channels-first).
+        implementation: "auto" (custom op, or the composite twin under XLA or when the
+            op library is unavailable), "op" (custom op; error if unavailable, and the
+            layer then opts out of XLA) or "composite" (pure TensorFlow).
+    """
+
+    def __init__(self, per_channel: bool = False, axis: int = -1, implementation: str = "auto", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise ValueError(f"axis must be an integer, got {axis!r}")
+        self.per_channel = bool(per_channel)
+        self.axis = int(axis)
+        self.implementation = check_implementation(implementation)
+        # Set on the instance after Layer.__init__ (a class attribute is overwritten).
+        # XLA has no kernel for the custom op: "op" opts out, "auto" uses the twin.
+        self.supports_jit = implementation != "op"
+        self.channels: int | None = None
+
+    def _resolve_channels(self, input_shape) -> None:
+        """Checks `axis` against the input rank and records the channel count."""
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            if self.per_channel:
+                raise ValueError(f"axis={self.axis} is out of range for inputs of rank {rank}")
+            return
+        if self.per_channel:
+            channels = input_shape[self.axis]
+            if channels is None:
+                raise ValueError(
+                    f"per_channel=True needs a known size along axis={self.axis}, got input shape {tuple(input_shape)}"
+                )
+            self.channels = int(channels)
+
+    @property
+    def op_axis(self) -> int:
+        return self.axis
+
+    def _add_coefficients(self, name: str, values: np.ndarray) -> keras.Variable:
+        """A trainable parameter initialised to `values` ([k] per layer; rows tiled to
+        [C, k] per channel), in the variable dtype (float32 under mixed precision)."""
+        values = np.asarray(values, np.float64)
+        if self.per_channel and values.ndim == 1:
+            values = np.tile(values, (self.channels, 1))
+        if self.per_channel and values.shape[0] != self.channels:
+            raise ValueError(f"{name} has {values.shape[0]} channel rows, the input has {self.channels} channels")
+        return self.add_weight(
+            name=name,
+            shape=values.shape,
+            initializer=keras.initializers.Constant(values),
+            dtype=self.variable_dtype,
+            trainable=True,
+            autocast=False,
+        )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(per_channel=self.per_channel, axis=self.axis, implementation=self.implementation)
+        return config

@@ -1,0 +1,1 @@
+"""Custom ops, their gradients and their composite (pure-TensorFlow) twins."""

@@ -1,0 +1,38 @@
+"""Chooses between a family's custom op and its composite twin."""
+
+from __future__ import annotations
+
+from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.ops import control_flow_util
+
+from tf_learnact.ops.library import op_library, ops_available
+
+IMPLEMENTATIONS = ("auto", "op", "composite")
+
+
+def check_implementation(implementation: str) -> str:
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}"
+        )
+    if implementation == "op":
+        op_library()  # raises with the reason when the library is missing
+    return implementation
+
+
+def tracing_under_xla() -> bool:
+    """True while tracing inside tf.function(jit_compile=True) or Keras jit_compile.
+
+    XLA has no kernel for the custom ops, but it fuses the twin well.
+    """
+    return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
+
+
+def use_custom_op(implementation: str) -> bool:
+    """Whether this call should run the custom op (else the composite twin)."""
+    check_implementation(implementation)
+    if implementation == "composite":
+        return False
+    if implementation == "op":
+        return True
+    return ops_available() and not tracing_under_xla()
