@@ -1,0 +1,54 @@
+"""Fixtures shared by every family's tests: dtypes and their tolerances, the
+op-vs-twin comparison, and a fresh-process runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tf_learnact
+
+DTYPES = [tf.float16, tf.bfloat16, tf.float32, tf.float64]
+# Relative tolerance of an op against its twin: both round the same float32 (or
+# float64) result, but FMA contraction in the op may move it by an ulp of the storage type.
+TWIN_RTOL = {tf.float16: 2e-3, tf.bfloat16: 1.6e-2, tf.float32: 2e-5, tf.float64: 1e-12}
+
+requires_ops = pytest.mark.skipif(
+    not tf_learnact.ops_available(), reason=f"custom ops unavailable: {tf_learnact.unavailable_reason()}"
+)
+
+
+@pytest.fixture(params=DTYPES, ids=lambda d: d.name)
+def dtype(request):
+    return request.param
+
+
+def as_float64(t) -> np.ndarray:
+    return np.asarray(tf.cast(t, tf.float64))
+
+
+def assert_close(actual, expected, rtol, atol_scale=1.0, err_msg=""):
+    """|actual - expected| <= rtol * (|expected| + atol_scale), NaN where NaN."""
+    actual, expected = as_float64(actual), as_float64(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg=err_msg)
+    ok = ~np.isnan(expected)
+    bound = rtol * (np.abs(expected[ok]) + atol_scale)
+    err = np.abs(actual[ok] - expected[ok])
+    assert np.all(err <= bound), f"{err_msg} max excess {np.max(err - bound):.3g} (rtol {rtol})"
+
+
+def run_fresh_python(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
+    """Runs `code` in a fresh interpreter (nothing imported) and returns its stdout."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=timeout
+    )
+    assert proc.returncode == 0, f"fresh process failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    return proc.stdout

@@ -1,0 +1,291 @@
+"""The PAU custom op against its composite twin, the NumPy float64 formula and
+numeric gradients: every version, several degrees, per-layer and per-channel,
+channels-last and channels-first, all dtypes, edge values and bad arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TWIN_RTOL, as_float64, assert_close, requires_ops, run_fresh_python
+
+from tf_learnact.coefficients import initial_coefficients, pau_numpy
+from tf_learnact.ops.library import op_library
+from tf_learnact.ops.pau import denominator_size, pau, pau_composite
+
+pytestmark = requires_ops
+
+VERSIONS = ["A", "B", "C", "N"]
+DEGREES = [(5, 4), (3, 2), (0, 0), (2, 0), (1, 3), (7, 6)]
+# (x shape, axis, per_channel): per layer; channels-last (row mode, 11 = 8 + tail);
+# channels-first (runs of inner elements).
+LAYOUTS = [((3, 4, 11), -1, False), ((3, 4, 11), -1, True), ((2, 5, 3, 4), 1, True)]
+
+
+def random_coefficients(rng, degrees, version, channels=None):
+    """Leaky-ReLU-like coefficients with per-channel jitter (N kept pole-free on [-3, 3])."""
+    m, n = degrees
+    num, den = initial_coefficients("leaky_relu", degrees, "A" if version == "N" else version)
+    if version == "N":
+        den = np.abs(den) * np.where(np.arange(den.size) % 2, 1.0, 0.0)  # even powers only
+    shape = (channels,) if channels else ()
+    num = num * (1 + 0.2 * rng.uniform(-1, 1, shape + num.shape))
+    den = den * (1 + 0.2 * rng.uniform(-1, 1, shape + den.shape))
+    assert den.shape[-1] == denominator_size(n, version)
+    return num, den
+
+
+def make_case(seed, shape, axis, per_channel, degrees, version, dtype, scale=2.5):
+    rng = np.random.default_rng(seed)
+    channels = shape[axis] if per_channel else None
+    num, den = random_coefficients(rng, degrees, version, channels)
+    x = rng.uniform(-scale, scale, shape)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    return tf.constant(x, dtype), tf.constant(num, pdt), tf.constant(den, pdt)
+
+
+def numpy_forward(x, num, den, axis, version):
+    """NumPy float64 reference for per-layer or per-channel coefficients."""
+    x, num, den = as_float64(x), as_float64(num), as_float64(den)
+    if num.ndim == 1:
+        return pau_numpy(x, num, den, version)[0]
+    xm = np.moveaxis(x, axis, -1)
+    y = np.stack([pau_numpy(xm[..., c], num[c], den[c], version)[0] for c in range(num.shape[0])], -1)
+    return np.moveaxis(y, -1, axis)
+
+
+def grads(fn, x, num, den, dy, **kwargs):
+    with tf.GradientTape() as tape:
+        tape.watch([x, num, den])
+        y = fn(x, num, den, **kwargs)
+    return (y, *tape.gradient(y, [x, num, den], output_gradients=dy))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("degrees", DEGREES, ids=str)
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_forward_matches_twin_and_numpy(version, degrees, shape, axis, per_channel, dtype):
+    x, num, den = make_case(1, shape, axis, per_channel, degrees, version, dtype)
+    y_op = pau(x, num, den, version=version, axis=axis, implementation="op")
+    y_twin = pau_composite(x, num, den, version=version, axis=axis)
+    assert y_op.dtype == dtype and y_op.shape == x.shape
+    assert_close(y_op, y_twin, TWIN_RTOL[dtype], err_msg="op vs twin")
+    # The formula on the same (rounded) inputs, in float64.
+    ref_rtol = 1e-12 if dtype == tf.float64 else max(TWIN_RTOL[dtype], 1e-5)
+    assert_close(y_op, numpy_forward(x, num, den, axis, version), ref_rtol, err_msg="op vs numpy")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("degrees", [(5, 4), (2, 3), (0, 1)], ids=str)
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_gradients_match_twin_autodiff(version, degrees, shape, axis, per_channel, dtype):
+    x, num, den = make_case(2, shape, axis, per_channel, degrees, version, dtype)
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (3, 4), -1, 1), dtype)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version, axis=axis)
+    # Reference: twin autodiff on the same inputs in float64.
+    ref = grads(
+        pau_composite, tf.cast(x, tf.float64), tf.cast(num, tf.float64), tf.cast(den, tf.float64),
+        tf.cast(dy, tf.float64), version=version, axis=axis,
+    )
+    assert op[1].dtype == dtype and op[2].dtype == num.dtype and op[3].dtype == den.dtype
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    assert_close(op[1], ref[1], rtol, err_msg="dx")
+    # Parameter gradients are sums over elements: scale the tolerance by their magnitude.
+    for name, g, r in (("d_numerator", op[2], ref[2]), ("d_denominator", op[3], ref[3])):
+        scale = float(np.max(np.abs(as_float64(r)))) + 1.0
+        assert_close(g, r, rtol, atol_scale=scale, err_msg=name)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_gradients_match_numeric_float64(version, per_channel):
+    x, num, den = make_case(5, (2, 3, 4), -1, per_channel, (4, 3), version, tf.float64)
+    # Keep x away from 0 and from sign changes of the denominator polynomial (kinks).
+    x = tf.where(tf.abs(x) < 0.2, x + 0.5, x)
+
+    def f(x, num, den):
+        return pau(x, num, den, version=version, axis=-1, implementation="op")
+
+    theoretical, numerical = tf.test.compute_gradient(f, [x, num, den], delta=1e-6)
+    for t, n in zip(theoretical, numerical):
+        np.testing.assert_allclose(t, n, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_kinks_at_zero_use_sign_zero(version):
+    """x = 0 (and |.| arguments exactly 0) take sign(0) = 0, as the twin's autodiff."""
+    x = tf.constant([0.0, -0.0, 1.0, -1.0, 0.0], tf.float64)
+    num = tf.constant([0.1, 0.5, 0.2], tf.float64)
+    den = tf.constant([0.0, 0.3, 0.0] if version == "C" else [0.3, 0.0], tf.float64)  # b with zeros too
+    dy = tf.ones_like(x)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version)
+    twin = grads(pau_composite, x, num, den, dy, version=version)
+    for a, b in zip(op, twin):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_huge_magnitudes_stay_finite(version, dtype):
+    x = tf.constant([1e4, -1e4, 6e4, -6e4] if dtype == tf.float16 else [1e4, -1e4, 1e5, -1e5], dtype)
+    num, den = (tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
+                for v in initial_coefficients("leaky_relu", (5, 4), "A" if version == "N" else version))
+    if version == "N":
+        den = tf.abs(den) * tf.constant([0.0, 1.0, 0.0, 1.0], den.dtype)
+    dy = tf.ones_like(x)
+    y, dx, dn, dd = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version)
+    y_twin = pau_composite(x, num, den, version=version)
+    if dtype == tf.float16:  # outputs beyond half range overflow to inf as a cast would
+        np.testing.assert_array_equal(as_float64(y), as_float64(y_twin))
+    else:
+        assert np.all(np.isfinite(as_float64(y))) and np.all(np.isfinite(as_float64(dx)))
+        assert_close(y, y_twin, TWIN_RTOL[dtype])
+    assert np.all(np.isfinite(dn.numpy())) and np.all(np.isfinite(dd.numpy()))
+
+
+def test_nan_and_inf_propagate_without_crash(dtype):
+    x = tf.constant([np.nan, np.inf, -np.inf, 1.0, 0.5], dtype)
+    num, den = (tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
+                for v in initial_coefficients("leaky_relu"))
+    y, dx, dn, dd = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, tf.ones_like(x))
+    y, dx = as_float64(y), as_float64(dx)
+    assert np.isnan(y[0]) and np.isnan(dx[0])
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(as_float64(pau_composite(x, num, den))))
+    assert np.all(np.isfinite(y[3:])) and np.all(np.isfinite(dx[3:]))
+    assert dn.shape == num.shape and dd.shape == den.shape
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_empty_input(per_channel, dtype):
+    x = tf.zeros((0, 3), dtype)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    shape = (3,) if per_channel else ()
+    num, den = tf.ones(shape + (6,), pdt), tf.ones(shape + (4,), pdt)
+    y, dx, dn, dd = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, tf.zeros_like(x))
+    assert y.shape == (0, 3) and dx.shape == (0, 3)
+    np.testing.assert_array_equal(dn.numpy(), np.zeros(num.shape))
+    np.testing.assert_array_equal(dd.numpy(), np.zeros(den.shape))
+
+
+@pytest.mark.parametrize("version", ["B", "C"])
+@pytest.mark.parametrize("shape,axis,per_channel", [((70000,), -1, False), ((600, 37), -1, True),
+                                                    ((5, 6, 3000), 1, True)], ids=["layer", "last", "first"])
+def test_many_blocks_match_twin(version, shape, axis, per_channel):
+    """Several blocks and threads, tails included, against the float64 twin."""
+    x, num, den = make_case(7, shape, axis, per_channel, (5, 4), version, tf.float32)
+    dy = tf.random.stateless_uniform(shape, (1, 2), -1, 1)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version, axis=axis)
+    ref = grads(pau_composite, *(tf.cast(t, tf.float64) for t in (x, num, den)), tf.cast(dy, tf.float64),
+                version=version, axis=axis)
+    assert_close(op[0], ref[0], 1e-5)
+    for g, r in zip(op[1:], ref[1:]):
+        assert_close(g, r, 1e-4, atol_scale=float(np.max(np.abs(r.numpy()))) + 1)
+
+
+DETERMINISM_CODE = """
+import sys, numpy as np, tensorflow as tf
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+tf.config.threading.set_intra_op_parallelism_threads({threads})
+import tf_learnact
+from tf_learnact.ops.pau import pau
+rng = np.random.default_rng(0)
+out = []
+for shape, per_channel, noise in [((300000,), False, 0.0), ((4000, 48), True, 0.0), ((300000,), False, 0.05)]:
+    x = tf.constant(rng.normal(size=shape), tf.float32)
+    c = (shape[-1],) if per_channel else ()
+    num = tf.constant(rng.uniform(0.1, 1, c + (6,)), tf.float32)
+    den = tf.constant(rng.uniform(0.1, 1, c + (4,)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch([num, den])
+        y = pau(x, num, den, noise=noise, seed=3, implementation="op")
+    g = tape.gradient(y, [num, den])
+    out += [g[0].numpy().tobytes().hex(), g[1].numpy().tobytes().hex()]
+print("|".join(out))
+"""
+
+
+def test_parameter_gradients_bit_identical_across_runs_and_threads():
+    one = run_fresh_python(DETERMINISM_CODE.format(threads=1))
+    two = run_fresh_python(DETERMINISM_CODE.format(threads=2))
+    again = run_fresh_python(DETERMINISM_CODE.format(threads=2))
+    assert one == two == again
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_rpau_noise_matches_twin(version, shape, axis, per_channel, dtype):
+    x, num, den = make_case(8, shape, axis, per_channel, (5, 4), version, dtype)
+    kwargs = dict(version=version, axis=axis, noise=0.1, seed=12345)
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (5, 6), -1, 1), dtype)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, **kwargs)
+    twin = grads(lambda *a, **k: pau(*a, implementation="composite", **k), x, num, den, dy, **kwargs)
+    clean = pau(x, num, den, version=version, axis=axis, implementation="op")
+    assert_close(op[0], twin[0], TWIN_RTOL[dtype], err_msg="noisy y")
+    assert not np.array_equal(as_float64(op[0]), as_float64(clean)), "noise had no effect"
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    for g, r in zip(op[1:], twin[1:]):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(as_float64(r)))) + 1)
+
+
+def test_rpau_seed_reproducible_and_noise_bounded():
+    x = tf.constant(np.linspace(-3, 3, 4001), tf.float64)
+    num, den = (tf.constant(v) for v in initial_coefficients("leaky_relu", (5, 4), "B"))
+    a = pau(x, num, den, noise=0.05, seed=7, implementation="op")
+    b = pau(x, num, den, noise=0.05, seed=7, implementation="op")
+    c = pau(x, num, den, noise=0.05, seed=8, implementation="op")
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(a.numpy(), c.numpy())
+    # Every noisy coefficient lies within c * (1 +- alpha): the output stays within the
+    # extremes of that box (checked with all numerator coefficients scaled together).
+    clean = pau(x, num, den, implementation="op").numpy()
+    assert np.max(np.abs(a.numpy() - clean)) < 0.2 * np.max(np.abs(clean)) + 0.05
+    assert np.std(a.numpy() - clean) > 1e-4
+
+
+def test_bad_arguments_raise_naming_the_argument():
+    lib = op_library()
+    x = tf.ones((2, 3))
+    seed = tf.constant(0, tf.int64)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="numerator"):
+        lib.tf_learnact_pau(x, tf.ones((18,)), tf.ones((4,)), seed)  # m = 17
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="denominator"):
+        lib.tf_learnact_pau(x, tf.ones((6,)), tf.ones((17,)), seed)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="channel|Dimension"):
+        lib.tf_learnact_pau(x, tf.ones((4, 6)), tf.ones((4, 4)), seed)  # 4 rows, 3 channels
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="axis"):
+        lib.tf_learnact_pau(x, tf.ones((3, 6)), tf.ones((3, 4)), seed, axis=5)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="float64"):
+        lib.tf_learnact_pau(tf.ones((2,), tf.float64), tf.ones((6,)), tf.ones((4,)), seed)
+    with pytest.raises(ValueError, match="version"):
+        pau(x, tf.ones((6,)), tf.ones((4,)), version="Z")
+    with pytest.raises(ValueError, match="noise"):
+        pau(x, tf.ones((6,)), tf.ones((4,)), noise=-0.1)
+    with pytest.raises(ValueError, match="implementation"):
+        pau(x, tf.ones((6,)), tf.ones((4,)), implementation="fast")
+
+
+def test_bad_shapes_caught_in_compute_when_graph_shapes_unknown():
+    lib = op_library()
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)] * 3)
+    def f(x, num, den):
+        return lib.tf_learnact_pau(x, num, den, tf.constant(0, tf.int64))
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="numerator"):
+        f(tf.ones((2, 3)), tf.ones((4, 6)), tf.ones((4, 4)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="denominator"):
+        f(tf.ones((2, 3)), tf.ones((6,)), tf.ones((3, 4)))
+
+
+def test_works_in_tf_function_and_eager_alike():
+    x, num, den = make_case(9, (4, 9), -1, True, (5, 4), "B", tf.float32)
+
+    @tf.function
+    def step(x, num, den):
+        with tf.GradientTape() as tape:
+            tape.watch([x, num, den])
+            y = pau(x, num, den, implementation="op")
+        return (y, *tape.gradient(y, [x, num, den]))
+
+    eager = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, tf.ones_like(x))
+    for a, b in zip(step(x, num, den), eager):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
