@@ -17,3 +17,7 @@ __all__ = [
     "unavailable_reason",
 ]
 __version__ = "0.1.0"
+
+# Register the custom ops now: a SavedModel that uses them loads only after this
+# (warns once, and falls back to the twins, when the library is unavailable).
+ops_available()

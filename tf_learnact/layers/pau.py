@@ -7,7 +7,7 @@ import random
 import keras
 import numpy as np
 
-from tf_learnact.coefficients import DEFAULT_RANGE, check_degrees, initial_coefficients
+from tf_learnact.coefficients import DEFAULT_RANGE, check_degrees, check_range, initial_coefficients
 from tf_learnact.layers.base import LearnableActivation
 from tf_learnact.ops.pau import check_noise, check_version, pau
 
@@ -69,7 +69,7 @@ class PAU(LearnableActivation):
         self.degrees = check_degrees(degrees)
         self.version = check_version(version)
         self.noise = check_noise(noise)
-        self.init_range = tuple(float(v) for v in init_range)
+        self.init_range = check_range(init_range, "init_range")
         self.seed = random.randrange(2**31) if seed is None else int(seed)
         # Fitted now, so a bad init fails at construction rather than at first call.
         self._initial = initial_coefficients(init, self.degrees, self.version, self.init_range)

@@ -23,8 +23,7 @@ def _load() -> None:
     _loaded = True
     if os.environ.get(DISABLE_ENV, "") not in ("", "0"):
         _reason = f"disabled by {DISABLE_ENV}"
-        return
-    if not LIBRARY_FILE.exists():
+    elif not LIBRARY_FILE.exists():
         _reason = (
             f"{LIBRARY_FILE.name} was not built (install with "
             "`pip install --no-build-isolation .` where a C++ compiler and TensorFlow are present)"
