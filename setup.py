@@ -32,8 +32,11 @@ class BuildPyWithOps(build_py):
         try:
             builder.build(out)  # objects cached in build/ops/
         except Exception as err:  # noqa: BLE001 - any failure falls back to the twins
-            print(f"tf_learnact: WARNING: op library not built ({err}); the package will use "
-                  "its pure-TensorFlow composite implementations.", file=sys.stderr)
+            print(
+                f"tf_learnact: WARNING: op library not built ({err}); the package will use "
+                "its pure-TensorFlow composite implementations.",
+                file=sys.stderr,
+            )
 
 
 class BinaryDistribution(Distribution):

@@ -22,9 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CC_DIR = ROOT / "cc"
 LIBRARY_NAME = "_tf_learnact_ops.so"
 # The CPU library: op definitions, TF adapters and the plain-C++ math.
-CPU_SOURCES = sorted(
-    [*(CC_DIR / "ops").glob("*.cc"), *(CC_DIR / "kernels").glob("*.cc")]
-)
+CPU_SOURCES = sorted([*(CC_DIR / "ops").glob("*.cc"), *(CC_DIR / "kernels").glob("*.cc")])
 CXXFLAGS = [
     "-O3",
     "-fPIC",

@@ -48,7 +48,11 @@ def run_fresh_python(code: str, env_extra: dict | None = None, timeout: int = 30
     """Runs `code` in a fresh interpreter (nothing imported) and returns its stdout."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
     assert proc.returncode == 0, f"fresh process failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return proc.stdout

@@ -67,8 +67,9 @@ def test_table6_used_where_it_applies():
         np.testing.assert_array_equal(got[0], num)
         np.testing.assert_array_equal(got[1], den)
     # Even denominators: B coincides with A, so the table is kept.
-    np.testing.assert_array_equal(coefficients.initial_coefficients("tanh", (5, 4), "B")[0],
-                                  coefficients.TABLE6["tanh"][0])
+    np.testing.assert_array_equal(
+        coefficients.initial_coefficients("tanh", (5, 4), "B")[0], coefficients.TABLE6["tanh"][0]
+    )
     # LReLU(0.01) in Eq. 2's form: the table is 2x worse than a fit, so B is fitted.
     num_b = coefficients.initial_coefficients("leaky_relu", (5, 4), "B")[0]
     assert not np.array_equal(num_b, coefficients.TABLE6["leaky_relu"][0])
@@ -145,8 +146,9 @@ def small_regression_data(n=512, features=8, seed=0):
 
 
 def small_model(layer):
-    return keras.Sequential([keras.Input((8,), name="features"), keras.layers.Dense(16), layer,
-                             keras.layers.Dense(1)])
+    return keras.Sequential(
+        [keras.Input((8,), name="features"), keras.layers.Dense(16), layer, keras.layers.Dense(1)]
+    )
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -194,7 +196,7 @@ def test_keras_save_load_bit_identical(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    for a, b in zip(model.weights, loaded.weights):
+    for a, b in zip(model.weights, loaded.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert loaded.layers[1].get_config() == model.layers[1].get_config()
 

@@ -84,8 +84,13 @@ def test_gradients_match_twin_autodiff(version, degrees, shape, axis, per_channe
     op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version, axis=axis)
     # Reference: twin autodiff on the same inputs in float64.
     ref = grads(
-        pau_composite, tf.cast(x, tf.float64), tf.cast(num, tf.float64), tf.cast(den, tf.float64),
-        tf.cast(dy, tf.float64), version=version, axis=axis,
+        pau_composite,
+        tf.cast(x, tf.float64),
+        tf.cast(num, tf.float64),
+        tf.cast(den, tf.float64),
+        tf.cast(dy, tf.float64),
+        version=version,
+        axis=axis,
     )
     assert op[1].dtype == dtype and op[2].dtype == num.dtype and op[3].dtype == den.dtype
     rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
@@ -107,7 +112,7 @@ def test_gradients_match_numeric_float64(version, per_channel):
         return pau(x, num, den, version=version, axis=-1, implementation="op")
 
     theoretical, numerical = tf.test.compute_gradient(f, [x, num, den], delta=1e-6)
-    for t, n in zip(theoretical, numerical):
+    for t, n in zip(theoretical, numerical, strict=True):
         np.testing.assert_allclose(t, n, rtol=1e-5, atol=1e-6)
 
 
@@ -120,15 +125,17 @@ def test_kinks_at_zero_use_sign_zero(version):
     dy = tf.ones_like(x)
     op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version)
     twin = grads(pau_composite, x, num, den, dy, version=version)
-    for a, b in zip(op, twin):
+    for a, b in zip(op, twin, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_huge_magnitudes_stay_finite(version, dtype):
     x = tf.constant([1e4, -1e4, 6e4, -6e4] if dtype == tf.float16 else [1e4, -1e4, 1e5, -1e5], dtype)
-    num, den = (tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
-                for v in initial_coefficients("leaky_relu", (5, 4), "A" if version == "N" else version))
+    num, den = (
+        tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
+        for v in initial_coefficients("leaky_relu", (5, 4), "A" if version == "N" else version)
+    )
     if version == "N":
         den = tf.abs(den) * tf.constant([0.0, 1.0, 0.0, 1.0], den.dtype)
     dy = tf.ones_like(x)
@@ -144,8 +151,10 @@ def test_huge_magnitudes_stay_finite(version, dtype):
 
 def test_nan_and_inf_propagate_without_crash(dtype):
     x = tf.constant([np.nan, np.inf, -np.inf, 1.0, 0.5], dtype)
-    num, den = (tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
-                for v in initial_coefficients("leaky_relu"))
+    num, den = (
+        tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
+        for v in initial_coefficients("leaky_relu")
+    )
     y, dx, dn, dd = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, tf.ones_like(x))
     y, dx = as_float64(y), as_float64(dx)
     assert np.isnan(y[0]) and np.isnan(dx[0])
@@ -167,17 +176,25 @@ def test_empty_input(per_channel, dtype):
 
 
 @pytest.mark.parametrize("version", ["B", "C"])
-@pytest.mark.parametrize("shape,axis,per_channel", [((70000,), -1, False), ((600, 37), -1, True),
-                                                    ((5, 6, 3000), 1, True)], ids=["layer", "last", "first"])
+@pytest.mark.parametrize(
+    "shape,axis,per_channel",
+    [((70000,), -1, False), ((600, 37), -1, True), ((5, 6, 3000), 1, True)],
+    ids=["layer", "last", "first"],
+)
 def test_many_blocks_match_twin(version, shape, axis, per_channel):
     """Several blocks and threads, tails included, against the float64 twin."""
     x, num, den = make_case(7, shape, axis, per_channel, (5, 4), version, tf.float32)
     dy = tf.random.stateless_uniform(shape, (1, 2), -1, 1)
     op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version, axis=axis)
-    ref = grads(pau_composite, *(tf.cast(t, tf.float64) for t in (x, num, den)), tf.cast(dy, tf.float64),
-                version=version, axis=axis)
+    ref = grads(
+        pau_composite,
+        *(tf.cast(t, tf.float64) for t in (x, num, den)),
+        tf.cast(dy, tf.float64),
+        version=version,
+        axis=axis,
+    )
     assert_close(op[0], ref[0], 1e-5)
-    for g, r in zip(op[1:], ref[1:]):
+    for g, r in zip(op[1:], ref[1:], strict=True):
         assert_close(g, r, 1e-4, atol_scale=float(np.max(np.abs(r.numpy()))) + 1)
 
 
@@ -222,7 +239,7 @@ def test_rpau_noise_matches_twin(version, shape, axis, per_channel, dtype):
     assert_close(op[0], twin[0], TWIN_RTOL[dtype], err_msg="noisy y")
     assert not np.array_equal(as_float64(op[0]), as_float64(clean)), "noise had no effect"
     rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
-    for g, r in zip(op[1:], twin[1:]):
+    for g, r in zip(op[1:], twin[1:], strict=True):
         assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(as_float64(r)))) + 1)
 
 
@@ -287,5 +304,5 @@ def test_works_in_tf_function_and_eager_alike():
         return (y, *tape.gradient(y, [x, num, den]))
 
     eager = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, tf.ones_like(x))
-    for a, b in zip(step(x, num, den), eager):
+    for a, b in zip(step(x, num, den), eager, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

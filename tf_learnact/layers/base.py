@@ -45,7 +45,8 @@ class LearnableActivation(keras.layers.Layer):
             channels = input_shape[self.axis]
             if channels is None:
                 raise ValueError(
-                    f"per_channel=True needs a known size along axis={self.axis}, got input shape {tuple(input_shape)}"
+                    f"per_channel=True needs a known size along axis={self.axis}, "
+                    f"got input shape {tuple(input_shape)}"
                 )
             self.channels = int(channels)
 
@@ -60,7 +61,9 @@ class LearnableActivation(keras.layers.Layer):
         if self.per_channel and values.ndim == 1:
             values = np.tile(values, (self.channels, 1))
         if self.per_channel and values.shape[0] != self.channels:
-            raise ValueError(f"{name} has {values.shape[0]} channel rows, the input has {self.channels} channels")
+            raise ValueError(
+                f"{name} has {values.shape[0]} channel rows, the input has {self.channels} channels"
+            )
         return self.add_weight(
             name=name,
             shape=values.shape,

@@ -12,9 +12,7 @@ IMPLEMENTATIONS = ("auto", "op", "composite")
 
 def check_implementation(implementation: str) -> str:
     if implementation not in IMPLEMENTATIONS:
-        raise ValueError(
-            f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}"
-        )
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
     if implementation == "op":
         op_library()  # raises with the reason when the library is missing
     return implementation

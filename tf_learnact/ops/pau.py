@@ -72,9 +72,7 @@ def pau(
         return op_library().tf_learnact_pau(
             x, numerator, denominator, seed, version=version, axis=axis, noise=noise
         )
-    return pau_composite(
-        x, numerator, denominator, version=version, axis=axis, noise=noise, seed=seed
-    )
+    return pau_composite(x, numerator, denominator, version=version, axis=axis, noise=noise, seed=seed)
 
 
 @tf.RegisterGradient("TfLearnact>Pau")

@@ -1,0 +1,107 @@
+"""PAU on the CPU: custom op vs composite twin (tf.function) vs twin under XLA vs the
+memory-bandwidth floor, forward and forward+backward. Prints medians and ratios.
+
+    python benchmarks/bench_pau.py [--elements 16777216] [--repeats 15]
+
+The allocator is set to BFC (TF_CPU_ALLOCATOR_USE_BFC=true) unless the environment says
+otherwise: TensorFlow's default CPU allocator page-faults on every large output, which
+would swamp every figure alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tf_learnact  # noqa: E402
+from tf_learnact.coefficients import initial_coefficients  # noqa: E402
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # trace / compile / warm up
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def make_fns(implementation, jit, x, num, den, dy, axis):
+    def forward():
+        return tf_learnact.pau(x, num, den, axis=axis, implementation=implementation)
+
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch([x, num, den])
+            y = tf_learnact.pau(x, num, den, axis=axis, implementation=implementation)
+        return tape.gradient(y, [x, num, den], output_gradients=dy)
+
+    fwd = tf.function(forward, jit_compile=jit)
+    bwd = tf.function(forward_backward, jit_compile=jit)
+    # .numpy() on a scalar would add a copy; block on a small reduction instead.
+    return (lambda: fwd()[..., :1].numpy()), (lambda: bwd()[1].numpy())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--elements", type=int, default=1 << 24)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--channels", type=int, default=64, help="per-channel case, channels-last")
+    args = parser.parse_args()
+
+    print(
+        f"TF {tf.__version__}, ops live: {tf_learnact.ops_available()}, "
+        f"TF_CPU_ALLOCATOR_USE_BFC={os.environ['TF_CPU_ALLOCATOR_USE_BFC']}, "
+        f"{args.elements} float32 elements, {os.cpu_count()} cores"
+    )
+    num1, den1 = initial_coefficients("leaky_relu", (5, 4), "B")
+    rows = args.elements // args.channels
+    x = tf.random.stateless_normal((rows, args.channels), (1, 2))
+    dy = tf.random.stateless_normal((rows, args.channels), (3, 4))
+
+    copy = tf.function(lambda: x * 2.0)  # a real copy: x * 1.0 and Copy are elided
+    copy_ms = median_ms(lambda: copy()[..., :1].numpy(), args.repeats)
+    floor_fwd, floor_fb = copy_ms, copy_ms * 20 / 8  # bytes per element: 8 fwd, 20 fwd+bwd
+    print(
+        f"memory copy (x*2, 8 B/elem): {copy_ms:.2f} ms = {8 * args.elements / copy_ms / 1e6:.1f} GB/s; "
+        f"fwd+bwd floor (20 B/elem) {floor_fb:.2f} ms"
+    )
+
+    header = (
+        f"{'case':26s} {'pass':8s} {'op ms':>8s} {'twin ms':>8s} {'XLA ms':>8s} "
+        f"{'op/twin':>8s} {'op/XLA':>8s} {'op/floor':>9s}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, per_channel in [("per-layer", False), (f"per-channel (C={args.channels})", True)]:
+        reps = (args.channels, 1) if per_channel else (1,)
+        num = tf.constant(np.tile(num1, reps).squeeze(), tf.float32)
+        den = tf.constant(np.tile(den1, reps).squeeze(), tf.float32)
+        timings = {}
+        for name, impl, jit in [
+            ("op", "op", False),
+            ("twin", "composite", False),
+            ("xla", "composite", True),
+        ]:
+            fwd, fb = make_fns(impl, jit, x, num, den, dy, -1)
+            timings[name] = (median_ms(fwd, args.repeats), median_ms(fb, args.repeats))
+        for k, (pass_name, floor) in enumerate([("fwd", floor_fwd), ("fwd+bwd", floor_fb)]):
+            op, twin, xla = (timings[n][k] for n in ("op", "twin", "xla"))
+            print(
+                f"{label:26s} {pass_name:8s} {op:8.2f} {twin:8.2f} {xla:8.2f} "
+                f"{op / twin:8.3f} {op / xla:8.3f} {op / floor:9.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
