@@ -12,6 +12,8 @@
 #include "cc/kernels/pau_kernels.h"
 
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "cc/kernels/common/counter_rng.h"
@@ -24,7 +26,7 @@ constexpr int kLanes = 8;
 constexpr int kMaxCoefs = 2 * kPauMaxDegree + 2;
 
 template <typename Acc>
-inline Acc SignOf(Acc v) {
+TLA_ALWAYS_INLINE Acc SignOf(Acc v) {
   return static_cast<Acc>((v > Acc(0)) - (v < Acc(0)));
 }
 
@@ -61,84 +63,94 @@ struct PreparedCoefs {
   }
 };
 
-// The lane kernel. Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)].
-// With kGrad, out receives dx and g[j * gjs + l] accumulates d loss / d coef_j
-// (times the noise factor fac[j * kLanes + l] when kNoise); otherwise out receives y.
-template <typename Acc, PauVersion V, bool kGrad, bool kLaneCoef, bool kNoise>
-TLA_ALWAYS_INLINE void EvalLanes(const Acc* x, const Acc* dy, Acc* out, const Acc* cf, int64_t cjs,
-                      const Acc* fac, int m, int n, int koff, Acc* g, int64_t gjs) {
-  auto coef = [&](int j, int l) { return kLaneCoef ? cf[j * cjs + l] : cf[j * cjs]; };
-  constexpr bool kAbsDenominator = V == PauVersion::kB || V == PauVersion::kC;
+// kLanes values of Acc in one GCC vector (one AVX2 register for float), so every lane
+// operation is vectorised by construction, whatever the optimiser decides.
+template <typename Acc>
+struct LaneVec;
+template <>
+struct LaneVec<float> {
+  typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
+};
+template <>
+struct LaneVec<double> {
+  typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
+};
 
-  Acc p[kLanes], dp[kLanes], d[kLanes], dd[kLanes], z[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    p[l] = coef(m, l);
-    dp[l] = Acc(0);
-  }
+template <typename V, typename Acc>
+TLA_ALWAYS_INLINE V LoadVec(const Acc* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename V, typename Acc>
+TLA_ALWAYS_INLINE void StoreVec(Acc* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <typename V>
+TLA_ALWAYS_INLINE V AbsVec(V v) {
+  return v < 0 ? -v : v;
+}
+template <typename V>
+TLA_ALWAYS_INLINE V SignVec(V v) {  // sign(0) = 0, sign(NaN) = 0
+  const V zero = {}, one = zero + 1;
+  return (v > 0 ? one : zero) - (v < 0 ? one : zero);
+}
+
+// The lane kernel. Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)].
+// Returns y, or with kGrad returns dx while g[j * gjs + l] accumulates d loss / d coef_j
+// (times the noise factor fac[j * kLanes + l] when kNoise).
+template <typename Acc, PauVersion Ver, bool kGrad, bool kLaneCoef, bool kNoise,
+          typename V = typename LaneVec<Acc>::type>
+TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, const Acc* fac, int m, int n,
+                              int koff, Acc* g, int64_t gjs) {
+  const V zero = {};
+  auto coef = [&](int j) -> V {
+    if (kLaneCoef) return LoadVec<V>(cf + j * cjs);
+    return zero + cf[j * cjs];
+  };
+  auto accumulate = [&](int j, V t) {
+    if (kNoise) t *= LoadVec<V>(fac + j * kLanes);
+    StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t);
+  };
+  constexpr bool kAbsDenominator = Ver == PauVersion::kB || Ver == PauVersion::kC;
+
+  V p = coef(m), dp = zero;
   for (int j = m - 1; j >= 0; --j) {
-    for (int l = 0; l < kLanes; ++l) {
-      if (kGrad) dp[l] = dp[l] * x[l] + p[l];
-      p[l] = p[l] * x[l] + coef(j, l);
-    }
+    if (kGrad) dp = dp * x + p;
+    p = p * x + coef(j);
   }
   // Denominator polynomial E(z) = sum_{k=koff}^{n} e_k z^k, z = |x| for version A.
-  const int top = m + 1 + n - koff;  // index of e_n
-  for (int l = 0; l < kLanes; ++l) {
-    z[l] = V == PauVersion::kA ? std::abs(x[l]) : x[l];
-    d[l] = n >= koff ? coef(top, l) : Acc(0);
-    dd[l] = Acc(0);
-  }
+  const V z = Ver == PauVersion::kA ? AbsVec(x) : x;
+  V d = n >= koff ? coef(m + 1 + n - koff) : zero, dd = zero;
   for (int k = n - 1; k >= koff; --k) {
-    for (int l = 0; l < kLanes; ++l) {
-      if (kGrad) dd[l] = dd[l] * z[l] + d[l];
-      d[l] = d[l] * z[l] + coef(m + 1 + k - koff, l);
-    }
+    if (kGrad) dd = dd * z + d;
+    d = d * z + coef(m + 1 + k - koff);
   }
   if (koff == 1 && n >= 1) {  // the zero constant term of versions A, B, N
-    for (int l = 0; l < kLanes; ++l) {
-      if (kGrad) dd[l] = dd[l] * z[l] + d[l];
-      d[l] = d[l] * z[l];
-    }
+    if (kGrad) dd = dd * z + d;
+    d = d * z;
   }
+  const V q = (Ver == PauVersion::kC ? Acc(0.1) : Acc(1)) + (kAbsDenominator ? AbsVec(d) : d);
+  const V y = p / q;
+  if (!kGrad) return y;
 
-  Acc q[kLanes], y[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    const Acc base = V == PauVersion::kC ? Acc(0.1) : Acc(1);
-    q[l] = base + (kAbsDenominator ? std::abs(d[l]) : d[l]);
-    y[l] = p[l] / q[l];
-  }
-  if (!kGrad) {
-    for (int l = 0; l < kLanes; ++l) out[l] = y[l];
-    return;
-  }
-
-  Acc ta[kLanes], tb[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    const Acc s = kAbsDenominator ? SignOf(d[l]) : Acc(1);
-    const Acc dq = V == PauVersion::kA ? SignOf(x[l]) * dd[l] : s * dd[l];
-    const Acc inv_q = Acc(1) / q[l];
-    out[l] = dy[l] * (dp[l] - dq * y[l]) * inv_q;
-    ta[l] = dy[l] * inv_q;       // d loss / d a_j = ta * x^j
-    tb[l] = -ta[l] * y[l] * s;   // d loss / d e_k = tb * z^k
-  }
-  Acc pw[kLanes];
-  for (int l = 0; l < kLanes; ++l) pw[l] = Acc(1);
+  const V s = kAbsDenominator ? SignVec(d) : zero + 1;
+  const V dq = Ver == PauVersion::kA ? SignVec(x) * dd : s * dd;
+  const V inv_q = 1 / q;
+  const V dx = dy * (dp - dq * y) * inv_q;
+  const V ta = dy * inv_q;   // d loss / d a_j = ta * x^j
+  const V tb = -ta * y * s;  // d loss / d e_k = tb * z^k
+  V pw = zero + 1;
   for (int j = 0; j <= m; ++j) {
-    for (int l = 0; l < kLanes; ++l) {
-      const Acc t = ta[l] * pw[l];
-      g[j * gjs + l] += kNoise ? t * fac[j * kLanes + l] : t;
-      pw[l] *= x[l];
-    }
+    accumulate(j, ta * pw);
+    pw *= x;
   }
-  for (int l = 0; l < kLanes; ++l) pw[l] = koff == 1 ? z[l] : Acc(1);
+  pw = koff == 1 ? z : zero + 1;
   for (int k = koff; k <= n; ++k) {
-    const int j = m + 1 + k - koff;
-    for (int l = 0; l < kLanes; ++l) {
-      const Acc t = tb[l] * pw[l];
-      g[j * gjs + l] += kNoise ? t * fac[j * kLanes + l] : t;
-      pw[l] *= z[l];
-    }
+    accumulate(m + 1 + k - koff, tb * pw);
+    pw *= z;
   }
+  return dx;
 }
 
 // Noisy per-lane coefficients c * (1 + alpha * u) for the elements first..first+7.
@@ -170,44 +182,62 @@ struct BlockWalker {
   T* out;       // y, or dx with kGrad
   uint32_t key;
 
-  TLA_ALWAYS_INLINE void Load(int64_t i, int len, Acc* xs, Acc* dys) const {
-    for (int l = 0; l < kLanes; ++l) {
-      xs[l] = l < len ? ToAcc(x[i + l]) : Acc(0);
-      if (kGrad) dys[l] = l < len ? ToAcc(dy[i + l]) : Acc(0);
+  using Vec = typename LaneVec<Acc>::type;
+
+  // kFull: all kLanes lanes are real elements (compile-time); otherwise lanes >= len
+  // are padded with 0, which contributes exactly zero to every gradient (dy = 0).
+  // Full float/double chunks move whole vectors; half types convert lane by lane.
+  template <bool kFull>
+  TLA_ALWAYS_INLINE Vec LoadLanes(const T* src, int64_t i, int len) const {
+    if constexpr (kFull && std::is_same_v<T, Acc>) return LoadVec<Vec>(src + i);
+    alignas(sizeof(Vec)) Acc lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l) lanes[l] = kFull || l < len ? ToAcc(src[i + l]) : Acc(0);
+    return LoadVec<Vec>(lanes);
+  }
+  template <bool kFull>
+  TLA_ALWAYS_INLINE void StoreLanes(int64_t i, int len, Vec v) const {
+    if constexpr (kFull && std::is_same_v<T, Acc>) {
+      StoreVec(out + i, v);
+    } else {
+      alignas(sizeof(Vec)) Acc lanes[kLanes];
+      StoreVec(lanes, v);
+      for (int l = 0; l < (kFull ? kLanes : len); ++l) out[i + l] = FromAcc<T>(lanes[l]);
     }
   }
-  TLA_ALWAYS_INLINE void Store(int64_t i, int len, const Acc* vals) const {
-    for (int l = 0; l < len; ++l) out[i + l] = FromAcc<T>(vals[l]);
+  template <bool kFull>
+  TLA_ALWAYS_INLINE Vec LoadDy(int64_t i, int len) const {
+    return kGrad ? LoadLanes<kFull>(dy, i, len) : Vec{};
   }
 
-  // Lanes across elements of one channel's run [i, end).
-  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, const Acc* row, Acc* part_c, int64_t part_cjs) const {
-    const int nc = pc.num_coefs;
-    Acc g[kMaxCoefs * kLanes] = {};
-    Acc xs[kLanes], dys[kLanes], res[kLanes];
-    Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
-    for (; i < end; i += kLanes) {
-      const int len = static_cast<int>(end - i < kLanes ? end - i : kLanes);
-      if (len == kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-          xs[l] = ToAcc(x[i + l]);
-          if (kGrad) dys[l] = ToAcc(dy[i + l]);
-        }
-      } else {
-        Load(i, len, xs, dys);
-      }
-      if (kNoise) {
-        DrawNoisyCoefs(key, i, nc, cfg.noise, [&](int j, int) { return row[j]; }, noisy, fac);
-        EvalLanes<Acc, V, kGrad, true, true>(xs, dys, res, noisy, kLanes, fac, pc.m, pc.n,
-                                             pc.koff, g, kLanes);
-      } else {
-        EvalLanes<Acc, V, kGrad, false, false>(xs, dys, res, row, 1, nullptr, pc.m, pc.n,
-                                               pc.koff, g, kLanes);
-      }
-      Store(i, len, res);
+  // Elements [i, i + len) (len <= kLanes), coefficient j of lane l at
+  // cf[j * cjs + (kLaneCoef ? l : 0)], gradients accumulated at g[j * gjs + l].
+  template <bool kFull, bool kLaneCoef>
+  TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g,
+                               int64_t gjs) const {
+    const Vec xv = LoadLanes<kFull>(x, i, len), dyv = LoadDy<kFull>(i, len);
+    Vec res;
+    if constexpr (kNoise) {
+      Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
+      DrawNoisyCoefs(
+          key, i, pc.num_coefs, cfg.noise,
+          [&](int j, int l) { return kLaneCoef ? cf[j * cjs + l] : cf[j * cjs]; }, noisy, fac);
+      res = EvalLanes<Acc, V, kGrad, true, true>(xv, dyv, noisy, kLanes, fac, pc.m, pc.n, pc.koff,
+                                                 g, gjs);
+    } else {
+      res = EvalLanes<Acc, V, kGrad, kLaneCoef, false>(xv, dyv, cf, cjs, nullptr, pc.m, pc.n,
+                                                       pc.koff, g, gjs);
     }
+    StoreLanes<kFull>(i, len, res);
+  }
+
+  // Lanes across elements of one channel's run [i, end) with coefficients `row`.
+  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, const Acc* row, Acc* part_c,
+                             int64_t part_cjs) const {
+    Acc g[kMaxCoefs * kLanes] = {};
+    for (; i + kLanes <= end; i += kLanes) Chunk<true, false>(i, kLanes, row, 1, g, kLanes);
+    if (i < end) Chunk<false, false>(i, static_cast<int>(end - i), row, 1, g, kLanes);
     if (kGrad) {
-      for (int j = 0; j < nc; ++j) {
+      for (int j = 0; j < pc.num_coefs; ++j) {
         Acc s = Acc(0);
         for (int l = 0; l < kLanes; ++l) s += g[j * kLanes + l];
         part_c[j * part_cjs] += s;
@@ -215,52 +245,23 @@ struct BlockWalker {
     }
   }
 
-  // Lanes across the channels of one row starting at element `base` (channels-last).
+  // Lanes across the channels of one row starting at element `base` (channels-last):
+  // coefficients and gradient partials are read and accumulated as [coef][channel].
   TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
     const int64_t C = pc.channels;
-    const int nc = pc.num_coefs;
-    Acc xs[kLanes], dys[kLanes], res[kLanes];
-    Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
+    const Acc* by_coef = pc.by_coef.data();
     int64_t c0 = 0;
-    for (; c0 + kLanes <= C; c0 += kLanes) {
-      const int64_t i = base + c0;
-      for (int l = 0; l < kLanes; ++l) {
-        xs[l] = ToAcc(x[i + l]);
-        if (kGrad) dys[l] = ToAcc(dy[i + l]);
-      }
-      const Acc* cf = pc.by_coef.data() + c0;
-      if (kNoise) {
-        DrawNoisyCoefs(key, i, nc, cfg.noise, [&](int j, int l) { return cf[j * C + l]; },
-                       noisy, fac);
-        EvalLanes<Acc, V, kGrad, true, true>(xs, dys, res, noisy, kLanes, fac, pc.m, pc.n,
-                                             pc.koff, part + c0, C);
-      } else {
-        EvalLanes<Acc, V, kGrad, true, false>(xs, dys, res, cf, C, nullptr, pc.m, pc.n,
-                                              pc.koff, part + c0, C);
-      }
-      Store(i, kLanes, res);
-    }
-    if (c0 < C) {  // channel tail: padded local lanes
+    for (; c0 + kLanes <= C; c0 += kLanes)
+      Chunk<true, true>(base + c0, kLanes, by_coef + c0, C, part + c0, C);
+    if (c0 < C) {  // channel tail: padded local coefficients and partials
       const int len = static_cast<int>(C - c0);
-      const int64_t i = base + c0;
-      Load(i, len, xs, dys);
-      Acc cf[kMaxCoefs * kLanes];
-      for (int j = 0; j < nc; ++j)
+      Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
+      for (int j = 0; j < pc.num_coefs; ++j)
         for (int l = 0; l < kLanes; ++l)
-          cf[j * kLanes + l] = l < len ? pc.by_coef[j * C + c0 + l] : Acc(0);
-      Acc g[kMaxCoefs * kLanes] = {};
-      if (kNoise) {
-        DrawNoisyCoefs(key, i, nc, cfg.noise, [&](int j, int l) { return cf[j * kLanes + l]; },
-                       noisy, fac);
-        EvalLanes<Acc, V, kGrad, true, true>(xs, dys, res, noisy, kLanes, fac, pc.m, pc.n,
-                                             pc.koff, g, kLanes);
-      } else {
-        EvalLanes<Acc, V, kGrad, true, false>(xs, dys, res, cf, kLanes, nullptr, pc.m, pc.n,
-                                              pc.koff, g, kLanes);
-      }
-      Store(i, len, res);
+          cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
+      Chunk<false, true>(base + c0, len, cf, kLanes, g, kLanes);
       if (kGrad)
-        for (int j = 0; j < nc; ++j)
+        for (int j = 0; j < pc.num_coefs; ++j)
           for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
     }
   }
