@@ -25,6 +25,11 @@ import tf_learnact  # noqa: E402
 from tf_learnact.coefficients import initial_coefficients  # noqa: E402
 
 
+def first_element(t: tf.Tensor):
+    """Blocks until t is computed, fetching one element (a reshape is free)."""
+    return tf.reshape(t, [-1])[:1].numpy()
+
+
 def median_ms(fn, repeats: int) -> float:
     fn()  # trace / compile / warm up
     fn()
@@ -48,8 +53,7 @@ def make_fns(implementation, jit, x, num, den, dy, axis):
 
     fwd = tf.function(forward, jit_compile=jit)
     bwd = tf.function(forward_backward, jit_compile=jit)
-    # .numpy() on a scalar would add a copy; block on a small reduction instead.
-    return (lambda: fwd()[..., :1].numpy()), (lambda: bwd()[1].numpy())
+    return (lambda: first_element(fwd())), (lambda: first_element(bwd()[0]))
 
 
 def main() -> None:
@@ -70,7 +74,7 @@ def main() -> None:
     dy = tf.random.stateless_normal((rows, args.channels), (3, 4))
 
     copy = tf.function(lambda: x * 2.0)  # a real copy: x * 1.0 and Copy are elided
-    copy_ms = median_ms(lambda: copy()[..., :1].numpy(), args.repeats)
+    copy_ms = median_ms(lambda: first_element(copy()), args.repeats)
     floor_fwd, floor_fb = copy_ms, copy_ms * 20 / 8  # bytes per element: 8 fwd, 20 fwd+bwd
     print(
         f"memory copy (x*2, 8 B/elem): {copy_ms:.2f} ms = {8 * args.elements / copy_ms / 1e6:.1f} GB/s; "

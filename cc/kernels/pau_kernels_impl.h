@@ -76,15 +76,18 @@ struct LaneVec<double> {
   typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
 };
 
+// Unaligned vector access through a typed pointer: unlike memcpy (a char access that
+// may alias anything, forcing reloads of every field after each store), it keeps
+// type-based alias analysis. aligned(alignof(Acc)) is GCC's documented unaligned form.
 template <typename V, typename Acc>
 TLA_ALWAYS_INLINE V LoadVec(const Acc* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
+  return *reinterpret_cast<const U*>(p);
 }
 template <typename V, typename Acc>
 TLA_ALWAYS_INLINE void StoreVec(Acc* p, V v) {
-  std::memcpy(p, &v, sizeof v);
+  typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
+  *reinterpret_cast<U*>(p) = v;
 }
 template <typename V>
 TLA_ALWAYS_INLINE V AbsVec(V v) {
