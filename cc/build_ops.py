@@ -69,7 +69,9 @@ def build(out: pathlib.Path, build_dir: pathlib.Path | None = None, jobs: int | 
         if not fresh:
             todo.append((src, obj))
     jobs = jobs or os.cpu_count() or 1
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+    # Threads suffice (each compile is a subprocess), and unlike processes they need not
+    # pickle _compile, which fails when setup.py loads this file by path.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(_compile, s, o, cflags, cxx) for s, o in todo]
         for fut in concurrent.futures.as_completed(futures):
             print(f"tf_learnact build: compiled {fut.result()}", flush=True)
