@@ -17,12 +17,12 @@
 #include <vector>
 
 #include "cc/kernels/common/counter_rng.h"
+#include "cc/kernels/common/lanes.h"
 #include "cc/kernels/common/macros.h"
 
 namespace tf_learnact {
 namespace {
 
-constexpr int kLanes = 8;
 constexpr int kMaxCoefs = 2 * kPauMaxDegree + 2;
 
 template <typename Acc>
@@ -62,42 +62,6 @@ struct PreparedCoefs {
     }
   }
 };
-
-// kLanes values of Acc in one GCC vector (one AVX2 register for float), so every lane
-// operation is vectorised by construction, whatever the optimiser decides.
-template <typename Acc>
-struct LaneVec;
-template <>
-struct LaneVec<float> {
-  typedef float type __attribute__((vector_size(kLanes * sizeof(float))));
-};
-template <>
-struct LaneVec<double> {
-  typedef double type __attribute__((vector_size(kLanes * sizeof(double))));
-};
-
-// Unaligned vector access through a typed pointer: unlike memcpy (a char access that
-// may alias anything, forcing reloads of every field after each store), it keeps
-// type-based alias analysis. aligned(alignof(Acc)) is GCC's documented unaligned form.
-template <typename V, typename Acc>
-TLA_ALWAYS_INLINE V LoadVec(const Acc* p) {
-  typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
-  return *reinterpret_cast<const U*>(p);
-}
-template <typename V, typename Acc>
-TLA_ALWAYS_INLINE void StoreVec(Acc* p, V v) {
-  typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
-  *reinterpret_cast<U*>(p) = v;
-}
-template <typename V>
-TLA_ALWAYS_INLINE V AbsVec(V v) {
-  return v < 0 ? -v : v;
-}
-template <typename V>
-TLA_ALWAYS_INLINE V SignVec(V v) {  // sign(0) = 0, sign(NaN) = 0
-  const V zero = {}, one = zero + 1;
-  return (v > 0 ? one : zero) - (v < 0 ? one : zero);
-}
 
 // The lane kernel. Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)].
 // Returns y, or with kGrad returns dx while g[j * gjs + l] accumulates d loss / d coef_j

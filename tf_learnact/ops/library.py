@@ -25,8 +25,9 @@ def _load() -> None:
         _reason = f"disabled by {DISABLE_ENV}"
     elif not LIBRARY_FILE.exists():
         _reason = (
-            f"{LIBRARY_FILE.name} was not built (install with "
-            "`pip install --no-build-isolation .` where a C++ compiler and TensorFlow are present)"
+            f"{LIBRARY_FILE} does not exist (install with `pip install --no-build-isolation .` "
+            "where a C++ compiler and TensorFlow are present; from a source checkout, "
+            "`python cc/build_ops.py` builds it in place)"
         )
     else:
         try:
