@@ -119,7 +119,11 @@ def main() -> int:
     code = SERVE_CODE.format(
         export_dir=str(export_dir), images=str(out / "images.npy"), expected=str(out / "expected.npy")
     )
-    served = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    # Started in the export folder: `python -c` puts its working directory first on
+    # sys.path, and a source checkout there would shadow the installed package.
+    served = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=out
+    )
     print(served.stdout.strip())
     if served.returncode != 0:
         print(served.stderr[-3000:], file=sys.stderr)
