@@ -46,14 +46,21 @@ def assert_close(actual, expected, rtol, atol_scale=1.0, err_msg=""):
 
 
 def run_fresh_python(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
-    """Runs `code` in a fresh interpreter (nothing imported) and returns its stdout."""
+    """Runs `code` in a fresh interpreter (nothing imported) and returns its stdout.
+
+    It starts in a neutral directory: `python -c` puts the working directory first on
+    sys.path, and a source checkout there would shadow the installed package.
+    """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep))
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         env=env,
         timeout=timeout,
+        cwd=tempfile.gettempdir(),
     )
     assert proc.returncode == 0, f"fresh process failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return proc.stdout
