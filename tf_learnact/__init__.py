@@ -1,19 +1,28 @@
 """tf-learnact: learnable activation functions for Keras 3 / TensorFlow, backed by
 fused C++ custom ops with hand-written gradients and pure-TensorFlow twins."""
 
+from tf_learnact.alignment import alignment_iou
+from tf_learnact.callbacks import PWLURealignment
 from tf_learnact.coefficients import fit_pau, initial_coefficients
 from tf_learnact.layers.pau import PAU, RPAU
+from tf_learnact.layers.pwlu import PWLU
 from tf_learnact.ops.library import ops_available, unavailable_reason
 from tf_learnact.ops.pau import pau, pau_composite
+from tf_learnact.ops.pwlu import pwlu, pwlu_table_composite
 
 __all__ = [
     "PAU",
+    "PWLU",
+    "PWLURealignment",
     "RPAU",
+    "alignment_iou",
     "fit_pau",
     "initial_coefficients",
     "ops_available",
     "pau",
     "pau_composite",
+    "pwlu",
+    "pwlu_table_composite",
     "unavailable_reason",
 ]
 __version__ = "0.1.0"

@@ -10,31 +10,15 @@ are 0, so "A", "B" and "N" coincide); everything else is fitted.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import numpy as np
 
+from tf_learnact.activations import NAMED_FUNCTIONS
 from tf_learnact.ops.pau import MAX_DEGREE, check_version, denominator_size
 
 DEFAULT_RANGE = (-3.0, 3.0)
 
-
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-_erf = np.vectorize(math.erf, otypes=[np.float64])
-
-NAMED_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
-    "relu": lambda x: np.maximum(x, 0.0),
-    "tanh": np.tanh,
-    "sigmoid": _sigmoid,
-    "swish": lambda x: x * _sigmoid(x),
-    "identity": lambda x: np.asarray(x, np.float64),
-    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))),
-}
 
 # Paper Table 6 (orders 5/4): numerator a_0..a_5, denominator b_1..b_4.
 TABLE6: dict[str, tuple[list[float], list[float]]] = {

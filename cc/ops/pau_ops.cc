@@ -34,6 +34,9 @@ absl::Status CheckPauInputs(InferenceContext* c, int x_index) {
   ShapeHandle x = c->input(x_index), num = c->input(x_index + 1), den = c->input(x_index + 2);
   TF_RETURN_IF_ERROR(c->WithRankAtLeast(num, 1, &num));
   TF_RETURN_IF_ERROR(c->WithRankAtMost(num, 2, &num));
+  // Graph optimisation passes re-run this with unknown ranks (Rank() == -1 would make
+  // WithRank/Dim throw): nothing more to check; Compute checks everything again.
+  if (!c->RankKnown(num)) return absl::OkStatus();
   TF_RETURN_IF_ERROR(c->WithRank(den, c->Rank(num), &den));
   ShapeHandle unused;
   if (!c->WithRank(c->input(x_index + 3), 0, &unused).ok())

@@ -80,3 +80,14 @@ class LearnableActivation(keras.layers.Layer):
         config = super().get_config()
         config.update(per_channel=self.per_channel, axis=self.axis, implementation=self.implementation)
         return config
+
+
+def find_layers(model, layer_type) -> list:
+    """Every layer of `layer_type` in `model`, nested models and layers included."""
+    found = [model] if isinstance(model, layer_type) else []
+    found += [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, layer_type)
+    ]
+    return found

@@ -1,0 +1,94 @@
+// Op definitions for PWLU (the inference-table form, used for training too).
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+namespace tf_learnact {
+namespace {
+
+using tensorflow::shape_inference::DimensionHandle;
+using tensorflow::shape_inference::InferenceContext;
+using tensorflow::shape_inference::ShapeHandle;
+
+// x, left_bound, right_bound, slopes, offsets start at input x_index.
+absl::Status CheckPwluInputs(InferenceContext* c, int x_index) {
+  ShapeHandle x = c->input(x_index), left = c->input(x_index + 1), right = c->input(x_index + 2);
+  ShapeHandle slopes = c->input(x_index + 3), offsets = c->input(x_index + 4);
+  TF_RETURN_IF_ERROR(c->WithRankAtLeast(slopes, 1, &slopes));
+  TF_RETURN_IF_ERROR(c->WithRankAtMost(slopes, 2, &slopes));
+  TF_RETURN_IF_ERROR(c->Merge(slopes, offsets, &slopes));
+  // Graph optimisation passes re-run this with unknown ranks: nothing more to check
+  // (Compute checks everything again).
+  if (!c->RankKnown(slopes)) return absl::OkStatus();
+  const int r = c->Rank(slopes);
+  TF_RETURN_IF_ERROR(c->WithRank(left, r - 1, &left));
+  TF_RETURN_IF_ERROR(c->Merge(left, right, &left));
+  DimensionHandle rows = c->Dim(slopes, r - 1);
+  if (c->ValueKnown(rows) && c->Value(rows) < 3)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "slopes/offsets need N + 2 table rows with N >= 1 intervals, got ", c->Value(rows)));
+  if (r == 2) {
+    DimensionHandle channels;
+    TF_RETURN_IF_ERROR(c->Merge(c->Dim(slopes, 0), c->Dim(left, 0), &channels));
+    if (c->RankKnown(x)) {
+      int axis;
+      TF_RETURN_IF_ERROR(c->GetAttr("axis", &axis));
+      const int rank = c->Rank(x);
+      const int a = axis < 0 ? axis + rank : axis;
+      if (a < 0 || a >= rank)
+        return absl::InvalidArgumentError(
+            absl::StrCat("axis ", axis, " is out of range for x of rank ", rank));
+      TF_RETURN_IF_ERROR(c->Merge(c->Dim(x, a), channels, &channels));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+REGISTER_OP("TfLearnact>Pwlu")
+    .Input("x: T")
+    .Input("left_bound: P")
+    .Input("right_bound: P")
+    .Input("slopes: P")
+    .Input("offsets: P")
+    .Output("y: T")
+    .Attr("T: {half, bfloat16, float, double}")
+    .Attr("P: {float, double}")
+    .Attr("axis: int = -1")
+    .SetShapeFn([](InferenceContext* c) {
+      TF_RETURN_IF_ERROR(CheckPwluInputs(c, 0));
+      c->set_output(0, c->input(0));
+      return absl::OkStatus();
+    })
+    .Doc(R"doc(
+Piecewise linear unit as its inference table: y = x * slopes[k] + offsets[k] with
+k = clip(floor((x - left_bound) * N / (right_bound - left_bound)), -1, N) + 1, per layer
+(scalar bounds, [N+2] table) or per channel along `axis` ([C] bounds, [C, N+2] table).
+)doc");
+
+REGISTER_OP("TfLearnact>PwluGrad")
+    .Input("dy: T")
+    .Input("x: T")
+    .Input("left_bound: P")
+    .Input("right_bound: P")
+    .Input("slopes: P")
+    .Input("offsets: P")
+    .Output("dx: T")
+    .Output("d_slopes: P")
+    .Output("d_offsets: P")
+    .Attr("T: {half, bfloat16, float, double}")
+    .Attr("P: {float, double}")
+    .Attr("axis: int = -1")
+    .SetShapeFn([](InferenceContext* c) {
+      TF_RETURN_IF_ERROR(CheckPwluInputs(c, 1));
+      ShapeHandle dy;
+      TF_RETURN_IF_ERROR(c->Merge(c->input(0), c->input(1), &dy));
+      c->set_output(0, dy);
+      c->set_output(1, c->input(4));
+      c->set_output(2, c->input(5));
+      return absl::OkStatus();
+    });
+
+}  // namespace tf_learnact

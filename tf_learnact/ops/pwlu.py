@@ -1,0 +1,106 @@
+"""PWLU: the custom op (inference-table form), its gradient and its composite twin.
+
+PWLU_N(x) (Zhou et al. 2021, Eq. 1) with N uniform intervals on [B_L, B_R], heights
+Y_P (N+1 values) at the demarcation points and slopes K_L, K_R outside the bounds, is
+evaluated as the table of the paper's Sec. 4.3:
+
+    k = clip(floor((x - B_L) * N / (B_R - B_L)), -1, N) + 1,   y = x * S[k] + O[k]
+
+with S, O (N+2 rows each) built from the parameters by `pwlu_table`. The op returns,
+in backward, the per-row sums of dy * x and dy; the parameter gradients are autodiff
+through the tiny table construction with k held constant, which is the paper's Table 1.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tf_learnact.ops.dispatch import use_custom_op
+from tf_learnact.ops.library import op_library
+from tf_learnact.ops.pau import compute_dtype
+
+
+def pwlu_table(left_bound, right_bound, heights, left_slope, right_slope):
+    """(slopes, offsets), each [..., N+2]: rows 0 (x < B_L), 1..N (the intervals), N+1."""
+    n = heights.shape[-1] - 1
+    left, right = left_bound[..., None], right_bound[..., None]
+    width = (right - left) / n
+    knots = left + width * tf.range(n, dtype=heights.dtype)  # B_idx, idx = 0..N-1
+    inner = (heights[..., 1:] - heights[..., :-1]) / width  # K_idx
+    slopes = tf.concat([left_slope[..., None], inner, right_slope[..., None]], axis=-1)
+    offsets = tf.concat(
+        [
+            heights[..., :1] - left * left_slope[..., None],
+            heights[..., :-1] - knots * inner,
+            heights[..., -1:] - right * right_slope[..., None],
+        ],
+        axis=-1,
+    )
+    return slopes, offsets
+
+
+def pwlu(
+    x,
+    left_bound,
+    right_bound,
+    heights,
+    left_slope,
+    right_slope,
+    *,
+    axis: int = -1,
+    implementation: str = "auto",
+) -> tf.Tensor:
+    """Applies a PWLU; parameters are scalars/[N+1] per layer or [C]/[C, N+1] per channel."""
+    x = tf.convert_to_tensor(x)
+    dtype = compute_dtype(x.dtype)
+    params = [tf.cast(p, dtype) for p in (left_bound, right_bound, heights, left_slope, right_slope)]
+    if params[2].shape[-1] is not None and params[2].shape[-1] < 2:
+        raise ValueError(f"heights must hold N+1 >= 2 values (intervals >= 1), got shape {params[2].shape}")
+    slopes, offsets = pwlu_table(*params)
+    left, right = params[0], params[1]
+    if use_custom_op(implementation):
+        return op_library().tf_learnact_pwlu(x, left, right, slopes, offsets, axis=axis)
+    return pwlu_table_composite(x, left, right, slopes, offsets, axis=axis)
+
+
+@tf.RegisterGradient("TfLearnact>Pwlu")
+def _pwlu_gradient(op, dy):
+    dx, d_slopes, d_offsets = op_library().tf_learnact_pwlu_grad(dy, *op.inputs, axis=op.get_attr("axis"))
+    # The row index k is a constant of the formula (Table 1): no gradient through it.
+    return [dx, None, None, d_slopes, d_offsets]
+
+
+def _per_channel(t: tf.Tensor, rank: int, axis: int) -> tf.Tensor:
+    """[C] or [C, R] parameters shaped to broadcast against x along `axis`."""
+    shape = [1] * rank
+    shape[axis] = -1
+    if t.shape.rank == 1:
+        return tf.reshape(t, shape)
+    return tf.reshape(t, shape + [t.shape[-1]])
+
+
+def pwlu_table_composite(x, left_bound, right_bound, slopes, offsets, *, axis: int = -1) -> tf.Tensor:
+    """The table lookup in stock TensorFlow ops (the op's oracle, XLA path, portable form)."""
+    x = tf.convert_to_tensor(x)
+    dtype = compute_dtype(x.dtype)
+    xc = tf.cast(x, dtype)
+    rows = slopes.shape[-1]
+    n = rows - 2
+    if slopes.shape.rank == 2:
+        rank = x.shape.rank
+        left = _per_channel(left_bound, rank, axis)
+        inv_width = _per_channel(tf.cast(n, dtype) / (right_bound - left_bound), rank, axis)
+    else:
+        left, inv_width = left_bound, tf.cast(n, dtype) / (right_bound - left_bound)
+    # As in the kernel: u >= 0 makes truncation a floor, NaN goes to row 0, +-Inf outside.
+    u = (xc - left) * inv_width + 1.0
+    u = tf.where(u >= 0.0, u, tf.zeros_like(u))
+    u = tf.where(u <= float(n + 1), u, tf.fill(tf.shape(u), tf.cast(n + 1, dtype)))
+    k = tf.stop_gradient(tf.cast(u, tf.int32))
+    if slopes.shape.rank == 2:
+        # Per channel: gather from the flattened [C * (N+2)] table at c * (N+2) + k.
+        channel = _per_channel(tf.range(tf.shape(slopes)[0]), x.shape.rank, axis)
+        k = k + channel * rows
+        slopes, offsets = tf.reshape(slopes, [-1]), tf.reshape(offsets, [-1])
+    s, o = tf.gather(slopes, k), tf.gather(offsets, k)
+    return tf.cast(xc * s + o, x.dtype)
