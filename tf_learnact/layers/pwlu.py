@@ -177,12 +177,17 @@ class PWLU(LearnableActivation):
 
     def call(self, inputs, training=None):
         if training:
-            # Only phase I pays for the statistics pass.
-            tf.cond(
-                tf.equal(self.phase, PHASE_COLLECT),
-                lambda: self._collect_statistics(inputs),
-                lambda: tf.constant(False),
-            )
+            context = tf.distribute.get_replica_context()
+            if context is not None and context.num_replicas_in_sync > 1:
+                # Cross-replica reductions cannot sit inside tf.cond: always compute,
+                # keep the old statistics outside phase I.
+                self._collect_statistics(inputs)
+            else:  # only phase I pays for the statistics pass
+                tf.cond(
+                    tf.equal(self.phase, PHASE_COLLECT),
+                    lambda: self._collect_statistics(inputs),
+                    lambda: tf.constant(False),
+                )
         in_phase_one = tf.equal(self.phase, PHASE_COLLECT)
         # Phase I: no gradient reaches the parameters (optimizer state stays clean);
         # the constraint undoes weight decay.
@@ -213,10 +218,11 @@ class PWLU(LearnableActivation):
 
         momentum = float(self.stat_momentum)
         first = self.running_std < 0.0
-        self.running_mean.assign(
-            tf.where(first, mean, momentum * self.running_mean + (1.0 - momentum) * mean)
-        )
-        self.running_std.assign(tf.where(first, std, momentum * self.running_std + (1.0 - momentum) * std))
+        collecting = tf.equal(self.phase, PHASE_COLLECT)
+        new_mean = tf.where(first, mean, momentum * self.running_mean + (1.0 - momentum) * mean)
+        new_std = tf.where(first, std, momentum * self.running_std + (1.0 - momentum) * std)
+        self.running_mean.assign(tf.where(collecting, new_mean, self.running_mean))
+        self.running_std.assign(tf.where(collecting, new_std, self.running_std))
         return tf.constant(True)
 
     def _channel_shaped(self, values, rank):

@@ -1,0 +1,249 @@
+"""The PWLU op against its twin, the paper's Eq. 1 and Table 1 (NumPy float64, written
+piecewise as in the paper, independent of the table form), numeric gradients, edge
+values (knots, bounds, NaN/Inf), empty tensors and bad parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TWIN_RTOL, as_float64, assert_close, requires_ops, run_fresh_python
+
+from tf_learnact.ops.library import op_library
+from tf_learnact.ops.pwlu import pwlu
+
+pytestmark = requires_ops
+
+LAYOUTS = [((3, 4, 11), -1, False), ((3, 4, 11), -1, True), ((2, 5, 3, 4), 1, True)]
+
+
+def eq1(x, bl, br, y, kl, kr):
+    """Paper Eq. 1-4 for one unit, float64."""
+    n = y.size - 1
+    d = (br - bl) / n
+    idx = np.clip(np.floor((x - bl) / d), 0, n - 1).astype(int)
+    b_idx = bl + idx * d
+    k_idx = (y[idx + 1] - y[idx]) / d
+    inner = (x - b_idx) * k_idx + y[idx]
+    return np.where(x < bl, (x - bl) * kl + y[0], np.where(x >= br, (x - br) * kr + y[n], inner))
+
+
+def table1(x, bl, br, y, kl, kr):
+    """Paper Table 1: d/dx, d/dB_L, d/dB_R, d/dY_P [.., N+1], d/dK_L, d/dK_R per element."""
+    n = y.size - 1
+    d = (br - bl) / n
+    idx = np.clip(np.floor((x - bl) / d), 0, n - 1).astype(int)
+    b_idx = bl + idx * d
+    k_idx = (y[idx + 1] - y[idx]) / d
+    left, right = x < bl, x >= br
+    inner = ~left & ~right
+    dx = np.where(left, kl, np.where(right, kr, k_idx))
+    dbl = np.where(left, -kl, np.where(right, 0.0, k_idx * (x - br) / (br - bl)))
+    dbr = np.where(left, 0.0, np.where(right, -kr, k_idx * (bl - x) / (br - bl)))
+    dy = np.zeros(x.shape + (n + 1,))
+    rows = np.arange(x.size)
+    flat = dy.reshape(-1, n + 1)
+    flat[rows[inner.ravel()], idx.ravel()[inner.ravel()]] += ((b_idx + d - x) / d).ravel()[inner.ravel()]
+    flat[rows[inner.ravel()], idx.ravel()[inner.ravel()] + 1] += ((x - b_idx) / d).ravel()[inner.ravel()]
+    flat[rows[left.ravel()], 0] += 1.0
+    flat[rows[right.ravel()], n] += 1.0
+    dkl = np.where(left, x - bl, 0.0)
+    dkr = np.where(right, x - br, 0.0)
+    return dx, dbl, dbr, dy, dkl, dkr
+
+
+def make_params(seed, channels, n, dtype):
+    rng = np.random.default_rng(seed)
+    shape = (channels,) if channels else ()
+    bl = rng.uniform(-2.5, -1.0, shape)
+    br = rng.uniform(1.0, 2.5, shape)
+    y = rng.normal(size=shape + (n + 1,))
+    kl = rng.uniform(-0.5, 0.5, shape)
+    kr = rng.uniform(0.5, 1.5, shape)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    return [tf.constant(v, pdt) for v in (bl, br, y, kl, kr)]
+
+
+def per_unit(fn, x, params, axis, per_channel):
+    """Applies a one-unit NumPy reference per channel (or once per layer)."""
+    x = as_float64(x)
+    p = [as_float64(v) for v in params]
+    if not per_channel:
+        return fn(x, *p)
+    xm = np.moveaxis(x, axis, -1)
+    outs = [fn(xm[..., c], *(v[c] for v in p)) for c in range(xm.shape[-1])]
+    return outs
+
+
+def grads(impl, x, params, dy, axis):
+    with tf.GradientTape() as tape:
+        tape.watch([x, *params])
+        y = pwlu(x, *params, axis=axis, implementation=impl)
+    return (y, *tape.gradient(y, [x, *params], output_gradients=dy))
+
+
+@pytest.mark.parametrize("n", [1, 4, 16])
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_forward_matches_twin_and_eq1(n, shape, axis, per_channel, dtype):
+    rng = np.random.default_rng(n)
+    x = tf.constant(rng.uniform(-4, 4, shape), dtype)  # inside and outside the bounds
+    params = make_params(n, shape[axis] if per_channel else None, n, dtype)
+    y_op = pwlu(x, *params, axis=axis, implementation="op")
+    y_twin = pwlu(x, *params, axis=axis, implementation="composite")
+    assert y_op.dtype == dtype
+    assert_close(y_op, y_twin, TWIN_RTOL[dtype], err_msg="op vs twin")
+    ref = per_unit(eq1, x, params, axis, per_channel)
+    if per_channel:
+        ref = np.moveaxis(np.stack(ref, -1), -1, axis)
+    rtol = 1e-12 if dtype == tf.float64 else max(TWIN_RTOL[dtype], 1e-5)
+    assert_close(y_op, ref, rtol, err_msg="op vs Eq. 1")
+
+
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_gradients_match_table1(shape, axis, per_channel, dtype):
+    n = 6
+    rng = np.random.default_rng(3)
+    params = make_params(4, shape[axis] if per_channel else None, n, dtype)
+    x = tf.constant(rng.uniform(-4, 4, shape), dtype)
+    dy = tf.cast(tf.random.stateless_uniform(shape, (1, 2), -1, 1), dtype)
+    op = grads("op", x, params, dy, axis)
+    x64, dy64 = as_float64(x), as_float64(dy)
+    # Table 1 per element, contracted with dy and summed per unit.
+    if per_channel:
+        xm, dym = np.moveaxis(x64, axis, -1), np.moveaxis(dy64, axis, -1)
+        per = [table1(xm[..., c], *(as_float64(p)[c] for p in params)) for c in range(xm.shape[-1])]
+        ref_dx = np.moveaxis(np.stack([g[0] for g in per], -1), -1, axis) * dy64
+        ref_params = [
+            np.stack(
+                [
+                    np.sum(
+                        g[k] * (dym[..., c] if g[k].ndim == dym[..., c].ndim else dym[..., c][..., None]),
+                        axis=tuple(range(dym[..., c].ndim)),
+                    )
+                    for c, g in enumerate(per)
+                ]
+            )
+            for k in range(1, 6)
+        ]
+    else:
+        g = table1(x64, *(as_float64(p) for p in params))
+        ref_dx = g[0] * dy64
+        ref_params = [
+            np.sum(g[k] * (dy64 if g[k].ndim == dy64.ndim else dy64[..., None]), axis=tuple(range(dy64.ndim)))
+            for k in range(1, 6)
+        ]
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-9}[dtype]
+    assert_close(op[1], ref_dx, rtol, err_msg="dx")
+    for name, got, want in zip(("B_L", "B_R", "Y_P", "K_L", "K_R"), op[2:], ref_params, strict=True):
+        assert_close(got, want, rtol, atol_scale=float(np.max(np.abs(want))) + 1, err_msg=name)
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_gradients_match_numeric_float64(per_channel):
+    n = 5
+    params = make_params(7, 3 if per_channel else None, n, tf.float64)
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-4, 4, (4, 3))
+    # Away from knots and bounds (the derivative jumps there).
+    bl, br = (as_float64(p) for p in params[:2])
+    d = (br - bl) / n
+    frac = ((x - bl) / d) % 1.0
+    x = np.where((frac < 0.05) | (frac > 0.95), x + 0.1 * d, x)
+    x = tf.constant(x)
+
+    def f(x, bl, br, y, kl, kr):
+        return pwlu(x, bl, br, y, kl, kr, implementation="op")
+
+    theoretical, numerical = tf.test.compute_gradient(f, [x, *params], delta=1e-6)
+    for t, nm in zip(theoretical, numerical, strict=True):
+        np.testing.assert_allclose(t, nm, rtol=1e-5, atol=1e-6)
+
+
+def test_knots_bounds_and_non_finite_values(dtype):
+    n = 4
+    bl, br = -2.0, 2.0
+    heights = np.array([0.5, -1.0, 0.0, 2.0, 1.0])
+    params = [
+        tf.constant(v, tf.float64 if dtype == tf.float64 else tf.float32)
+        for v in (bl, br, heights, 0.25, 0.75)
+    ]
+    knots = np.linspace(bl, br, n + 1)
+    x = np.concatenate([knots, [np.nextafter(br, -10), np.nextafter(bl, 10), np.nan, np.inf, -np.inf]])
+    xt = tf.constant(x, dtype)
+    y_op, dx, *_ = grads("op", xt, params, tf.ones_like(xt), -1)
+    y_op = as_float64(y_op)
+    # On every knot the output is that knot's height (whichever side the row lookup picks).
+    np.testing.assert_allclose(
+        y_op[: n + 1], heights, atol={tf.bfloat16: 2e-2, tf.float16: 2e-3}.get(dtype, 1e-6)
+    )
+    assert np.isnan(y_op[-3]) and y_op[-2] == np.inf and y_op[-1] == -np.inf
+    np.testing.assert_array_equal(
+        np.isnan(y_op), np.isnan(as_float64(pwlu(xt, *params, implementation="composite")))
+    )
+    assert np.all(np.isfinite(as_float64(dx)[:-3]))
+
+
+def test_empty_input(dtype):
+    params = make_params(1, 3, 4, dtype)
+    x = tf.zeros((0, 3), dtype)
+    y, dx, *dp = grads("op", x, params, tf.zeros_like(x), -1)
+    assert y.shape == (0, 3) and dx.shape == (0, 3)
+    for g, p in zip(dp, params, strict=True):
+        np.testing.assert_array_equal(as_float64(g), np.zeros(p.shape))
+
+
+def test_bad_parameters_raise_naming_the_parameter():
+    lib = op_library()
+    x = tf.ones((2, 3))
+    table = tf.ones((6,))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="left_bound must be < right_bound"):
+        lib.tf_learnact_pwlu(x, tf.constant(1.0), tf.constant(1.0), table, table)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="finite"):
+        lib.tf_learnact_pwlu(x, tf.constant(-np.inf), tf.constant(1.0), table, table)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="finite"):
+        lib.tf_learnact_pwlu(x, tf.constant(0.0), tf.constant(np.nan), table, table)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="intervals|rows"):
+        lib.tf_learnact_pwlu(x, tf.constant(0.0), tf.constant(1.0), tf.ones((2,)), tf.ones((2,)))
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="Dimension|channel|slopes"):
+        lib.tf_learnact_pwlu(x, tf.zeros((4,)), tf.ones((4,)), tf.ones((4, 6)), tf.ones((4, 6)))
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="right_bound|left_bound|rank"):
+        lib.tf_learnact_pwlu(x, tf.zeros((3,)), tf.ones((2,)), tf.ones((3, 6)), tf.ones((3, 6)))
+    with pytest.raises(ValueError, match="heights"):
+        pwlu(x, 0.0, 1.0, tf.ones((1,)), 0.0, 1.0)
+
+
+def test_bad_bounds_caught_in_compute_inside_tf_function():
+    lib = op_library()
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)] * 5)
+    def f(x, bl, br, s, o):
+        return lib.tf_learnact_pwlu(x, bl, br, s, o)
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="left_bound"):
+        f(tf.ones((2, 3)), tf.constant([0.0, 2.0, 0.0]), tf.ones((3,)), tf.ones((3, 6)), tf.ones((3, 6)))
+
+
+PWLU_DETERMINISM = """
+import sys, numpy as np, tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads({threads})
+import tf_learnact
+from tf_learnact.ops.pwlu import pwlu
+rng = np.random.default_rng(0)
+out = []
+for shape, c in [((400000,), None), ((5000, 40), 40)]:
+    x = tf.constant(rng.normal(size=shape), tf.float32)
+    lead = (c,) if c else ()
+    p = [tf.constant(v, tf.float32) for v in (np.full(lead, -2.0), np.full(lead, 2.0),
+         rng.normal(size=lead + (17,)), np.full(lead, 0.1), np.full(lead, 0.9))]
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        y = pwlu(x, *p, implementation="op")
+    out += [g.numpy().tobytes().hex() for g in tape.gradient(y, p)]
+print("|".join(out))
+"""
+
+
+def test_parameter_gradients_bit_identical_across_threads():
+    assert run_fresh_python(PWLU_DETERMINISM.format(threads=1)) == run_fresh_python(
+        PWLU_DETERMINISM.format(threads=2)
+    )
