@@ -9,7 +9,6 @@ import doctest
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from conftest import run_fresh_python
 
 import tf_learnact
