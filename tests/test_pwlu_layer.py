@@ -266,16 +266,19 @@ def test_keras_and_savedmodel_round_trips_keep_parameters_and_phase(tmp_path):
     model.export(str(tmp_path / "export"), verbose=False)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", model.predict(x, verbose=0))
-    np.save(tmp_path / "bounds.npy", layer.left_bound.numpy())
+    saved = {v.path.split("/")[-1]: v.numpy() for v in layer.weights}
+    np.savez(tmp_path / "vars.npz", **saved)
     out = run_fresh_python(f"""
         import numpy as np, tensorflow as tf, tf_learnact
         m = tf.saved_model.load({str(tmp_path / "export")!r})
         y = m.serve(tf.constant(np.load({str(tmp_path / "x.npy")!r}))).numpy()
-        left = [v for v in m.variables if "left_bound" in v.name][0].numpy()
+        want = np.load({str(tmp_path / "vars.npz")!r})
+        got = {{v.name.split("/")[-1].split(":")[0]: v.numpy() for v in m.variables}}
         print(np.array_equal(y, np.load({str(tmp_path / "y.npy")!r})),
-              np.array_equal(left, np.load({str(tmp_path / "bounds.npy")!r})))
+              sorted(want.files) == sorted(k for k in got if k in want.files),
+              all(np.array_equal(got[k], want[k]) for k in want.files))
     """)
-    assert out.strip().splitlines()[-1] == "True True"
+    assert out.strip().splitlines()[-1] == "True True True", out
 
 
 def test_callable_init_round_trips_through_config():
