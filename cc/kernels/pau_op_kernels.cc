@@ -34,13 +34,7 @@ absl::Status ReadPauAttrs(OpKernelConstruction* ctx, PauConfig* cfg, int* axis) 
 // degrees, seed and layout.
 absl::Status CheckPauTensors(const Tensor& x, const Tensor& num, const Tensor& den,
                              const Tensor& seed, int axis, PauConfig* cfg, Layout* layout) {
-  // Eager execution skips the shape function: check the pairing here too.
-  const tensorflow::DataType want =
-      x.dtype() == tensorflow::DT_DOUBLE ? tensorflow::DT_DOUBLE : tensorflow::DT_FLOAT;
-  if (num.dtype() != want || den.dtype() != want)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "numerator/denominator must be ", tensorflow::DataTypeString(want), " for x of type ",
-        tensorflow::DataTypeString(x.dtype()), " (float64 exactly when x is float64)"));
+  TF_RETURN_IF_ERROR(CheckParamDtypes(x, {&num, &den}));
   if (num.dims() < 1 || num.dims() > 2)
     return absl::InvalidArgumentError(absl::StrCat(
         "numerator must have rank 1 (per layer) or 2 (per channel), got shape ",

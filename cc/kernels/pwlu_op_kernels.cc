@@ -22,13 +22,7 @@ template <typename P>
 absl::Status CheckPwluTensors(const Tensor& x, const Tensor& left, const Tensor& right,
                               const Tensor& slopes, const Tensor& offsets, int axis,
                               int* intervals, Layout* layout) {
-  const tensorflow::DataType want =
-      x.dtype() == tensorflow::DT_DOUBLE ? tensorflow::DT_DOUBLE : tensorflow::DT_FLOAT;
-  for (const Tensor* t : {&left, &right, &slopes, &offsets})
-    if (t->dtype() != want)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "PWLU parameters must be ", tensorflow::DataTypeString(want), " for x of type ",
-          tensorflow::DataTypeString(x.dtype())));
+  TF_RETURN_IF_ERROR(CheckParamDtypes(x, {&left, &right, &slopes, &offsets}));
   if (slopes.dims() < 1 || slopes.dims() > 2 || slopes.shape() != offsets.shape())
     return absl::InvalidArgumentError(absl::StrCat(
         "slopes and offsets must share a shape [N+2] or [C, N+2], got ",

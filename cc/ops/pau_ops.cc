@@ -4,6 +4,7 @@
 #include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
+#include "cc/ops/shape_helpers.h"
 
 namespace tf_learnact {
 namespace {
@@ -54,16 +55,7 @@ absl::Status CheckPauInputs(InferenceContext* c, int x_index) {
   if (r == 2) {
     DimensionHandle merged;
     TF_RETURN_IF_ERROR(c->Merge(c->Dim(num, 0), c->Dim(den, 0), &merged));
-    if (c->RankKnown(x)) {
-      int axis;
-      TF_RETURN_IF_ERROR(c->GetAttr("axis", &axis));
-      const int rank = c->Rank(x);
-      const int a = axis < 0 ? axis + rank : axis;
-      if (a < 0 || a >= rank)
-        return absl::InvalidArgumentError(
-            absl::StrCat("axis ", axis, " is out of range for x of rank ", rank));
-      TF_RETURN_IF_ERROR(c->Merge(c->Dim(x, a), merged, &merged));
-    }
+    TF_RETURN_IF_ERROR(MergeChannelAxis(c, x, merged));
   }
   return absl::OkStatus();
 }

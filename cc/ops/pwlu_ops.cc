@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
+#include "cc/ops/shape_helpers.h"
 
 namespace tf_learnact {
 namespace {
@@ -31,16 +32,7 @@ absl::Status CheckPwluInputs(InferenceContext* c, int x_index) {
   if (r == 2) {
     DimensionHandle channels;
     TF_RETURN_IF_ERROR(c->Merge(c->Dim(slopes, 0), c->Dim(left, 0), &channels));
-    if (c->RankKnown(x)) {
-      int axis;
-      TF_RETURN_IF_ERROR(c->GetAttr("axis", &axis));
-      const int rank = c->Rank(x);
-      const int a = axis < 0 ? axis + rank : axis;
-      if (a < 0 || a >= rank)
-        return absl::InvalidArgumentError(
-            absl::StrCat("axis ", axis, " is out of range for x of rank ", rank));
-      TF_RETURN_IF_ERROR(c->Merge(c->Dim(x, a), channels, &channels));
-    }
+    TF_RETURN_IF_ERROR(MergeChannelAxis(c, x, channels));
   }
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 #ifndef TF_LEARNACT_KERNELS_COMMON_TF_ADAPTER_H_
 #define TF_LEARNACT_KERNELS_COMMON_TF_ADAPTER_H_
 
+#include <initializer_list>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -58,6 +59,21 @@ inline absl::Status LayoutFor(const tensorflow::TensorShape& x_shape, int axis,
         param_name, " has ", param_shape.dim_size(0), " channel rows but x has ",
         x_shape.dim_size(a), " channels along axis ", axis));
   *layout = MakeLayout(dims.data(), rank, a);
+  return absl::OkStatus();
+}
+
+// Parameters are float64 exactly when x is, float32 otherwise. Checked in Compute too:
+// eager execution skips the shape function.
+inline absl::Status CheckParamDtypes(const tensorflow::Tensor& x,
+                                     std::initializer_list<const tensorflow::Tensor*> params) {
+  const tensorflow::DataType want =
+      x.dtype() == tensorflow::DT_DOUBLE ? tensorflow::DT_DOUBLE : tensorflow::DT_FLOAT;
+  for (const tensorflow::Tensor* t : params)
+    if (t->dtype() != want)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameters must be ", tensorflow::DataTypeString(want), " for x of type ",
+          tensorflow::DataTypeString(x.dtype()), " (float64 exactly when x is float64), got ",
+          tensorflow::DataTypeString(t->dtype())));
   return absl::OkStatus();
 }
 
