@@ -293,3 +293,18 @@ def test_docstring_examples_run():
     for module in (pwlu_module, callbacks_module):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted >= 1 and result.failed == 0, module.__name__
+
+
+def test_callback_finds_pwlu_in_nested_models():
+    x, y = data()
+    inner = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4), tf_learnact.PWLU(intervals=4, name="inner")]
+    )
+    outer_layer = tf_learnact.PWLU(intervals=4, per_channel=False, name="outer")
+    model = keras.Sequential([keras.Input((4,)), inner, outer_layer, keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    realign = tf_learnact.PWLURealignment(phase1_steps=2, verbose=0)
+    model.fit(x, y, batch_size=16, epochs=1, callbacks=[realign], verbose=0)
+    nested = inner.layers[-1]
+    assert int(nested.phase.numpy()) == PHASE_REALIGNED and int(outer_layer.phase.numpy()) == PHASE_REALIGNED
+    assert set(tf_learnact.alignment_iou(model, x)) == {"inner", "outer"}
