@@ -209,7 +209,7 @@ def test_export_reloads_in_fresh_process_bit_identical(tmp_path):
     export_dir = tmp_path / "export"
     model.export(str(export_dir), verbose=False)
     np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "expected.npy", model.predict(x, verbose=0))
+    np.save(tmp_path / "expected.npy", model.predict(x, batch_size=len(x), verbose=0))  # serve sees one batch
     out = run_fresh_python(f"""
         import numpy as np, tensorflow as tf
         import tf_learnact

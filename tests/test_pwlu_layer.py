@@ -265,7 +265,7 @@ def test_keras_and_savedmodel_round_trips_keep_parameters_and_phase(tmp_path):
 
     model.export(str(tmp_path / "export"), verbose=False)
     np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", model.predict(x, verbose=0))
+    np.save(tmp_path / "y.npy", model.predict(x, batch_size=len(x), verbose=0))  # serve sees one batch
     saved = {v.path.split("/")[-1]: v.numpy() for v in layer.weights}
     np.savez(tmp_path / "vars.npz", **saved)
     out = run_fresh_python(f"""

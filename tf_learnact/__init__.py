@@ -4,17 +4,23 @@ fused C++ custom ops with hand-written gradients and pure-TensorFlow twins."""
 from tf_learnact.alignment import alignment_iou
 from tf_learnact.callbacks import PWLURealignment
 from tf_learnact.coefficients import fit_pau, initial_coefficients
+from tf_learnact.layers.abu import ABU, AdaptiveScaling
 from tf_learnact.layers.pau import PAU, RPAU
 from tf_learnact.layers.pwlu import PWLU
+from tf_learnact.ops.abu import abu, abu_composite
 from tf_learnact.ops.library import ops_available, unavailable_reason
 from tf_learnact.ops.pau import pau, pau_composite
 from tf_learnact.ops.pwlu import pwlu, pwlu_table_composite
 
 __all__ = [
+    "ABU",
+    "AdaptiveScaling",
     "PAU",
     "PWLU",
     "PWLURealignment",
     "RPAU",
+    "abu",
+    "abu_composite",
     "alignment_iou",
     "fit_pau",
     "initial_coefficients",

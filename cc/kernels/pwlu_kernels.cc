@@ -41,29 +41,12 @@ std::vector<Channel<Acc>> MakeChannels(int64_t channels, int intervals, const Ac
   return out;
 }
 
-// Calls fn(i, c) for every element i of block b with its channel c.
-template <typename Fn>
-TLA_ALWAYS_INLINE void ForEachElement(const Layout& lay, const BlockPlan& plan, int64_t b, Fn fn) {
-  const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
-  if (plan.row_mode) {
-    for (int64_t r = u0; r < u1; ++r)
-      for (int64_t c = 0; c < lay.channels; ++c) fn(r * lay.channels + c, c);
-    return;
-  }
-  for (int64_t i = u0; i < u1;) {
-    const int64_t run = i / lay.inner;
-    const int64_t c = run % lay.channels;
-    const int64_t end = std::min(u1, (run + 1) * lay.inner);
-    for (; i < end; ++i) fn(i, c);
-  }
-}
-
 template <typename T>
 TLA_TARGET_CLONES void ForwardBlock(const Layout& lay, const BlockPlan& plan, int64_t b,
                                     int intervals,
                                     const std::vector<Channel<typename AccOf<T>::type>>& ch,
                                     const T* x, T* y) {
-  ForEachElement(lay, plan, b, [&](int64_t i, int64_t c) {
+  ForEachElementInBlock(lay, plan, b, [&](int64_t i, int64_t c) {
     const auto& p = ch[c];
     const auto xi = ToAcc(x[i]);
     const int k = TableRow(xi, p.left, p.inv_width, intervals);
@@ -80,7 +63,7 @@ TLA_TARGET_CLONES void BackwardBlock(const Layout& lay, const BlockPlan& plan, i
   const int rows = intervals + 2;
   const int64_t C = lay.channels;
   // part is [2 * rows][C]: sum(dy * x) in rows 0..rows-1, sum(dy) after them.
-  ForEachElement(lay, plan, b, [&](int64_t i, int64_t c) {
+  ForEachElementInBlock(lay, plan, b, [&](int64_t i, int64_t c) {
     const auto& p = ch[c];
     const auto xi = ToAcc(x[i]), g = ToAcc(dy[i]);
     const int k = TableRow(xi, p.left, p.inv_width, intervals);

@@ -1,0 +1,325 @@
+"""ABU op and layers: every basis function and normalization against NumPy float64,
+gradients, dtypes, layouts, extreme inputs, memory, training, saving, bad arguments."""
+
+from __future__ import annotations
+
+import doctest
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TWIN_RTOL, as_float64, assert_close, requires_ops, run_fresh_python
+
+import tf_learnact
+from tf_learnact.layers import abu as abu_module
+from tf_learnact.layers.abu import normalize_weights
+from tf_learnact.ops.abu import BASIS_FUNCTIONS, abu
+from tf_learnact.ops.library import op_library
+
+_erf = np.vectorize(math.erf)
+
+
+def np_sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+# f(x, beta) in float64, written from the definitions.
+NUMPY_BASIS = {
+    "tanh": lambda x, b: np.tanh(x),
+    "elu": lambda x, b: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "relu": lambda x, b: np.maximum(x, 0),
+    "identity": lambda x, b: x,
+    "swish": lambda x, b: x * np_sigmoid(b * x),
+    "sigmoid": lambda x, b: np_sigmoid(x),
+    "selu": lambda x, b: (
+        1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0)))
+    ),
+    "leaky_relu": lambda x, b: np.where(x > 0, x, 0.01 * x),
+    "softplus": lambda x, b: np.logaddexp(0.0, x),
+    "gelu": lambda x, b: np.where(
+        np.abs(x) > 10,
+        np.maximum(x, 0),
+        0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    ),
+}
+ALL = tuple(BASIS_FUNCTIONS)
+LAYOUTS = [((3, 4, 11), -1, False), ((3, 4, 11), -1, True), ((2, 5, 3, 4), 1, True)]
+
+
+def test_numpy_oracle_covers_every_basis():
+    assert set(NUMPY_BASIS) == set(BASIS_FUNCTIONS)
+
+
+def numpy_abu(x, w, beta, basis, axis, per_channel):
+    x, w, beta = as_float64(x), as_float64(w), as_float64(beta)
+    if not per_channel:
+        return sum(w[j] * NUMPY_BASIS[b](x, beta) for j, b in enumerate(basis))
+    xm = np.moveaxis(x, axis, -1)
+    y = sum(w[:, j] * NUMPY_BASIS[b](xm, beta) for j, b in enumerate(basis))
+    return np.moveaxis(y, -1, axis)
+
+
+def case(seed, shape, axis, per_channel, basis, dtype):
+    rng = np.random.default_rng(seed)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    lead = (shape[axis],) if per_channel else ()
+    x = tf.constant(rng.uniform(-4, 4, shape), dtype)
+    w = tf.constant(rng.uniform(-1, 1, lead + (len(basis),)), pdt)
+    beta = tf.constant(rng.uniform(0.5, 2.0, lead), pdt)
+    return x, w, beta
+
+
+def grads(impl, x, w, beta, basis, axis, dy):
+    with tf.GradientTape() as tape:
+        tape.watch([x, w, beta])
+        y = abu(x, w, beta, basis=basis, axis=axis, implementation=impl)
+    return (y, *tape.gradient(y, [x, w, beta], output_gradients=dy))
+
+
+@requires_ops
+@pytest.mark.parametrize(
+    "basis", [(b,) for b in ALL] + [ALL], ids=lambda b: "+".join(b) if len(b) < 3 else "all"
+)
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_forward_matches_twin_and_numpy(basis, shape, axis, per_channel, dtype):
+    x, w, beta = case(1, shape, axis, per_channel, basis, dtype)
+    y_op = abu(x, w, beta, basis=basis, axis=axis, implementation="op")
+    y_twin = abu(x, w, beta, basis=basis, axis=axis, implementation="composite")
+    assert y_op.dtype == dtype
+    # Sums of terms of both signs: tolerance relative to the terms' magnitude.
+    scale = float(np.max(np.abs(as_float64(w)))) * 5
+    assert_close(y_op, y_twin, TWIN_RTOL[dtype] * 4, atol_scale=scale, err_msg="op vs twin")
+    rtol = 1e-12 if dtype == tf.float64 else max(TWIN_RTOL[dtype] * 4, 1e-5)
+    assert_close(y_op, numpy_abu(x, w, beta, basis, axis, per_channel), rtol, atol_scale=scale)
+
+
+@requires_ops
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_gradients_match_twin_autodiff(shape, axis, per_channel, dtype):
+    x, w, beta = case(2, shape, axis, per_channel, ALL, dtype)
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (1, 2), -1, 1), dtype)
+    op = grads("op", x, w, beta, ALL, axis, dy)
+    ref = grads(
+        "composite", *(tf.cast(t, tf.float64) for t in (x, w, beta)), ALL, axis, tf.cast(dy, tf.float64)
+    )
+    rtol = {tf.float16: 8e-3, tf.bfloat16: 5e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    assert_close(op[1], ref[1], rtol, atol_scale=5.0, err_msg="dx")
+    for name, g, r in (("d_weights", op[2], ref[2]), ("d_beta", op[3], ref[3])):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r.numpy()))) + 1, err_msg=name)
+
+
+@requires_ops
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_gradients_match_numeric_float64(per_channel):
+    x, w, beta = case(3, (4, 3), -1, per_channel, ALL, tf.float64)
+    x = tf.where(tf.abs(x) < 0.1, x + 0.3, x)  # away from the kinks at 0
+
+    def f(x, w, beta):
+        return abu(x, w, beta, basis=ALL, implementation="op")
+
+    theoretical, numerical = tf.test.compute_gradient(f, [x, w, beta], delta=1e-6)
+    for t, n in zip(theoretical, numerical, strict=True):
+        np.testing.assert_allclose(t, n, rtol=1e-5, atol=1e-6)
+
+
+@requires_ops
+@pytest.mark.parametrize("basis", [(b,) for b in ALL], ids=lambda b: b[0])
+def test_extreme_inputs_stay_finite(basis, dtype):
+    x = tf.constant([1e4, -1e4, 3e4, -3e4, 0.0], dtype)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    w, beta = tf.ones((1,), pdt), tf.constant(1.0, pdt)
+    y, dx, dw, db = grads("op", x, w, beta, basis, -1, tf.ones_like(x))
+    y64 = as_float64(y)
+    expected = NUMPY_BASIS[basis[0]](as_float64(x), 1.0)
+    finite = np.abs(expected) < (6e4 if dtype == tf.float16 else np.inf)
+    assert np.all(np.isfinite(y64[finite])) and np.all(np.isfinite(as_float64(dx)))
+    assert np.all(np.isfinite(dw.numpy())) and np.isfinite(db.numpy())
+    assert_close(y64[finite], expected[finite], max(TWIN_RTOL[dtype], 1e-6) * 2, atol_scale=1e-3)
+
+
+@requires_ops
+def test_empty_input():
+    y, dx, dw, db = grads(
+        "op", tf.zeros((0, 3)), tf.ones((3, 2)), tf.ones((3,)), ("relu", "tanh"), -1, tf.zeros((0, 3))
+    )
+    assert y.shape == (0, 3)
+    np.testing.assert_array_equal(dw.numpy(), np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("normalization", [None, "nrm", "abs", "pos", "soft"])
+def test_normalizations_match_numpy(normalization):
+    w = np.array([[0.5, -0.2, 1.0], [2.0, 1.0, -4.0]])
+    got = normalize_weights(tf.constant(w), normalization).numpy()
+    if normalization is None:
+        want = w
+    elif normalization == "nrm":
+        want = w / w.sum(-1, keepdims=True)
+    elif normalization == "abs":
+        want = w / np.abs(w).sum(-1, keepdims=True)
+    elif normalization == "pos":
+        p = np.maximum(w, 0)
+        want = p / p.sum(-1, keepdims=True)
+    else:
+        e = np.exp(w - w.max(-1, keepdims=True))
+        want = e / e.sum(-1, keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_normalization_guards_a_zero_sum():
+    w = tf.constant([1.0, -1.0, 0.0])
+    for normalization in ("nrm", "pos"):
+        assert np.all(np.isfinite(normalize_weights(w, normalization).numpy()))
+    assert np.all(np.isfinite(normalize_weights(tf.zeros(3), "abs").numpy()))
+
+
+def test_layer_weights_and_defaults():
+    layer = tf_learnact.ABU()
+    layer.build((None, 6))
+    assert layer.basis == ("tanh", "elu", "relu", "identity", "swish")
+    np.testing.assert_array_equal(layer.blend_weights.numpy(), np.full(5, 0.2, np.float32))
+    layer = tf_learnact.ABU(per_channel=True, trainable_swish_beta=True)
+    layer.build((None, 6))
+    assert tuple(layer.blend_weights.shape) == (6, 5) and tuple(layer.swish_beta.shape) == (6,)
+    scaling = tf_learnact.AdaptiveScaling("elu")
+    scaling.build((None, 6))
+    assert scaling.basis == ("elu",) and tuple(scaling.blend_weights.shape) == (1,)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(basis=("tanh", "nope")), "basis"),
+        (dict(basis=()), "basis"),
+        (dict(basis=("relu", "relu")), "basis"),
+        (dict(normalization="l2"), "normalization"),
+        (dict(implementation="fast"), "implementation"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tf_learnact.ABU(**kwargs)
+
+
+@requires_ops
+def test_raw_op_rejects_bad_basis_and_shapes():
+    lib = op_library()
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="basis"):
+        lib.tf_learnact_abu(tf.ones((2,)), tf.ones((1,)), tf.constant(1.0), basis=["cosh"])
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="basis|twice"):
+        lib.tf_learnact_abu(tf.ones((2,)), tf.ones((2,)), tf.constant(1.0), basis=["relu", "relu"])
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="weights|Dimension"):
+        lib.tf_learnact_abu(tf.ones((2,)), tf.ones((3,)), tf.constant(1.0), basis=["relu", "tanh"])
+
+
+def regression(n=512, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8)).astype("float32")
+    return x, (np.sin(2 * x[:, :1]) + np.abs(x[:, 1:2])).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "implementation", ["op", "composite"] if tf_learnact.ops_available() else ["composite"]
+)
+@pytest.mark.parametrize("normalization", [None, "soft"])
+def test_fit_lowers_loss_and_moves_weights(implementation, normalization):
+    keras.utils.set_random_seed(0)
+    x, y = regression()
+    act = tf_learnact.ABU(
+        per_channel=True,
+        normalization=normalization,
+        trainable_swish_beta=True,
+        implementation=implementation,
+    )
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), act, keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    before = act.blend_weights.numpy().copy()
+    history = model.fit(x, y, epochs=4, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+    assert np.max(np.abs(act.blend_weights.numpy() - before)) > 1e-3
+
+
+def test_frozen_pretrained_weights_stay():
+    x, y = regression(128)
+    act = tf_learnact.ABU()
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), act, keras.layers.Dense(1)])
+    act.blend_weights.assign([0.1, 0.2, 0.3, 0.4, 0.5])
+    act.trainable = False
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(act.blend_weights.numpy(), np.float32([0.1, 0.2, 0.3, 0.4, 0.5]))
+
+
+def test_jit_compile_trains():
+    x, y = regression(128)
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(16), tf_learnact.ABU(), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"][-1])
+
+
+def test_keras_and_savedmodel_round_trips(tmp_path):
+    x, y = regression(64)
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16),
+            tf_learnact.ABU(per_channel=True, normalization="pos", trainable_swish_beta=True),
+            tf_learnact.AdaptiveScaling("tanh"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    model.export(str(tmp_path / "export"), verbose=False)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", model.predict(x, batch_size=len(x), verbose=0))  # serve sees one batch
+    out = run_fresh_python(f"""
+        import numpy as np, tensorflow as tf, tf_learnact
+        m = tf.saved_model.load({str(tmp_path / "export")!r})
+        y = m.serve(tf.constant(np.load({str(tmp_path / "x.npy")!r}))).numpy()
+        print(np.array_equal(y, np.load({str(tmp_path / "y.npy")!r})))
+    """)
+    assert out.strip().splitlines()[-1] == "True"
+
+
+PEAK_MEMORY_CODE = """
+import numpy as np, tensorflow as tf, tf_learnact
+from tf_learnact.ops.abu import abu
+x = tf.random.stateless_normal((1 << 22,), (1, 2))
+w = tf.fill((5,), 0.2)
+basis = ("tanh", "elu", "relu", "identity", "swish")
+def peak(impl):
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            y = abu(x, w, basis=basis, implementation=impl)
+        return tape.gradient(y, [x, w])
+    step()
+    tf.config.experimental.reset_memory_stats("CPU:0")
+    base = tf.config.experimental.get_memory_info("CPU:0")["current"]
+    step()
+    return tf.config.experimental.get_memory_info("CPU:0")["peak"] - base
+print(peak("op"), peak("composite"))
+"""
+
+
+@requires_ops
+def test_backward_peak_memory_below_twin():
+    out = run_fresh_python(PEAK_MEMORY_CODE, env_extra={"TF_CPU_ALLOCATOR_USE_BFC": "true"})
+    op_peak, twin_peak = (int(v) for v in out.strip().splitlines()[-1].split())
+    # 4M float32 = 16 MB per tensor: the op needs y and dx; the twin keeps basis outputs.
+    assert op_peak < 0.5 * twin_peak, (op_peak, twin_peak)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(abu_module)
+    assert result.attempted >= 2 and result.failed == 0
