@@ -93,18 +93,8 @@ class AbuGradOp : public OpKernel {
   int axis_ = -1;
 };
 
-#define TLA_REGISTER_ABU_CPU(TfT)                                                          \
-  REGISTER_KERNEL_BUILDER(                                                                 \
-      Name("TfLearnact>Abu").Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"),      \
-      AbuOp<TfT>);                                                                         \
-  REGISTER_KERNEL_BUILDER(                                                                 \
-      Name("TfLearnact>AbuGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"),  \
-      AbuGradOp<TfT>);
-TF_CALL_half(TLA_REGISTER_ABU_CPU);
-TF_CALL_bfloat16(TLA_REGISTER_ABU_CPU);
-TF_CALL_float(TLA_REGISTER_ABU_CPU);
-TF_CALL_double(TLA_REGISTER_ABU_CPU);
-#undef TLA_REGISTER_ABU_CPU
+TLA_REGISTER_CPU_KERNELS("TfLearnact>Abu", AbuOp);
+TLA_REGISTER_CPU_KERNELS("TfLearnact>AbuGrad", AbuGradOp);
 
 }  // namespace
 }  // namespace tf_learnact

@@ -124,18 +124,8 @@ class PauGradOp : public OpKernel {
   int axis_ = -1;
 };
 
-#define TLA_REGISTER_PAU_CPU(TfT)                                                 \
-  REGISTER_KERNEL_BUILDER(                                                        \
-      Name("TfLearnact>Pau").Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"), \
-      PauOp<TfT>);                                                                \
-  REGISTER_KERNEL_BUILDER(                                                        \
-      Name("TfLearnact>PauGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"), \
-      PauGradOp<TfT>);
-TF_CALL_half(TLA_REGISTER_PAU_CPU);
-TF_CALL_bfloat16(TLA_REGISTER_PAU_CPU);
-TF_CALL_float(TLA_REGISTER_PAU_CPU);
-TF_CALL_double(TLA_REGISTER_PAU_CPU);
-#undef TLA_REGISTER_PAU_CPU
+TLA_REGISTER_CPU_KERNELS("TfLearnact>Pau", PauOp);
+TLA_REGISTER_CPU_KERNELS("TfLearnact>PauGrad", PauGradOp);
 
 }  // namespace
 }  // namespace tf_learnact

@@ -111,18 +111,8 @@ class PwluGradOp : public OpKernel {
   int axis_ = -1;
 };
 
-#define TLA_REGISTER_PWLU_CPU(TfT)                                                          \
-  REGISTER_KERNEL_BUILDER(                                                                  \
-      Name("TfLearnact>Pwlu").Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"),      \
-      PwluOp<TfT>);                                                                         \
-  REGISTER_KERNEL_BUILDER(                                                                  \
-      Name("TfLearnact>PwluGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"),  \
-      PwluGradOp<TfT>);
-TF_CALL_half(TLA_REGISTER_PWLU_CPU);
-TF_CALL_bfloat16(TLA_REGISTER_PWLU_CPU);
-TF_CALL_float(TLA_REGISTER_PWLU_CPU);
-TF_CALL_double(TLA_REGISTER_PWLU_CPU);
-#undef TLA_REGISTER_PWLU_CPU
+TLA_REGISTER_CPU_KERNELS("TfLearnact>Pwlu", PwluOp);
+TLA_REGISTER_CPU_KERNELS("TfLearnact>PwluGrad", PwluGradOp);
 
 }  // namespace
 }  // namespace tf_learnact

@@ -74,12 +74,7 @@ REGISTER_OP("TfLearnact>AbuGrad")
     .Attr("axis: int = -1")
     .SetShapeFn([](InferenceContext* c) {
       TF_RETURN_IF_ERROR(CheckAbuInputs(c, 1));
-      ShapeHandle dy;
-      TF_RETURN_IF_ERROR(c->Merge(c->input(0), c->input(1), &dy));
-      c->set_output(0, dy);
-      c->set_output(1, c->input(2));
-      c->set_output(2, c->input(3));
-      return absl::OkStatus();
+      return GradientShapes(c, {2, 3});  // d_weights, d_beta
     });
 
 }  // namespace tf_learnact

@@ -75,12 +75,7 @@ REGISTER_OP("TfLearnact>PwluGrad")
     .Attr("axis: int = -1")
     .SetShapeFn([](InferenceContext* c) {
       TF_RETURN_IF_ERROR(CheckPwluInputs(c, 1));
-      ShapeHandle dy;
-      TF_RETURN_IF_ERROR(c->Merge(c->input(0), c->input(1), &dy));
-      c->set_output(0, dy);
-      c->set_output(1, c->input(4));
-      c->set_output(2, c->input(5));
-      return absl::OkStatus();
+      return GradientShapes(c, {4, 5});  // d_slopes, d_offsets
     });
 
 }  // namespace tf_learnact

@@ -93,4 +93,14 @@ inline ParallelForBlocks CpuParallelFor(tensorflow::OpKernelContext* ctx) {
 
 }  // namespace tf_learnact
 
+// Registers CPU kernel template `Kernel<T>` of op `NAME` for the four input dtypes.
+#define TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, TfT) \
+  REGISTER_KERNEL_BUILDER(                             \
+      Name(NAME).Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"), Kernel<TfT>)
+#define TLA_REGISTER_CPU_KERNELS(NAME, Kernel)                \
+  TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, Eigen::half);     \
+  TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, Eigen::bfloat16); \
+  TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, float);           \
+  TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, double)
+
 #endif  // TF_LEARNACT_KERNELS_COMMON_TF_ADAPTER_H_
