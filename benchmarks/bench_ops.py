@@ -2,7 +2,7 @@
 memory-bandwidth floor, forward and forward+backward, per layer and per channel.
 Prints medians and ratios.
 
-    python benchmarks/bench_ops.py [--family pau|pwlu|all] [--elements 16777216] [--repeats 15]
+    python benchmarks/bench_ops.py [--family pau|pwlu|abu|all] [--elements 16777216] [--repeats 15]
 
 The allocator is set to BFC (TF_CPU_ALLOCATOR_USE_BFC=true) unless the environment says
 otherwise: TensorFlow's default CPU allocator page-faults on every large output, which
@@ -46,7 +46,15 @@ def pwlu_case(channels):
     return params, lambda x, p, impl: tf_learnact.pwlu(x, *p, implementation=impl)
 
 
-FAMILIES = {"pau": pau_case, "pwlu": pwlu_case}
+def abu_case(channels):
+    """ABU over the paper's basis (tanh, elu, relu, identity, swish), weights 1/5."""
+    lead = (channels,) if channels else ()
+    params = [tf.fill(lead + (5,), 0.2), tf.ones(lead)]
+    basis = ("tanh", "elu", "relu", "identity", "swish")
+    return params, lambda x, p, impl: tf_learnact.abu(x, *p, basis=basis, implementation=impl)
+
+
+FAMILIES = {"pau": pau_case, "pwlu": pwlu_case, "abu": abu_case}
 
 
 def first_element(t: tf.Tensor):

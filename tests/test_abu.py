@@ -323,3 +323,16 @@ def test_backward_peak_memory_below_twin():
 def test_docstring_examples_run():
     result = doctest.testmod(abu_module)
     assert result.attempted >= 2 and result.failed == 0
+
+
+@requires_ops
+def test_auto_uses_the_faster_twin_and_op_is_selectable():
+    x = tf.ones((4, 3))
+
+    def op_types(implementation):
+        layer = tf_learnact.ABU(implementation=implementation)
+        graph = tf.function(layer).get_concrete_function(x).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "TfLearnact>Abu" not in op_types("auto")
+    assert "TfLearnact>Abu" in op_types("op")
