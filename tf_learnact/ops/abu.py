@@ -11,9 +11,9 @@ import math
 
 import tensorflow as tf
 
+from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.library import op_library
-from tf_learnact.ops.pau import compute_dtype
 
 _SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 _GELU_C, _GELU_A = math.sqrt(2.0 / math.pi), 0.044715
@@ -87,10 +87,8 @@ def abu_composite(x, weights, beta=1.0, *, basis, axis: int = -1) -> tf.Tensor:
     weights = tf.cast(weights, dtype)
     beta = tf.cast(beta, dtype)
     if weights.shape.rank == 2:
-        shape = [1] * x.shape.rank
-        shape[axis] = -1
-        columns = [tf.reshape(weights[:, j], shape) for j in range(len(basis))]
-        beta = tf.reshape(beta, shape) if beta.shape.rank == 1 else beta
+        columns = [along_axis(weights[:, j], x.shape.rank, axis) for j in range(len(basis))]
+        beta = along_axis(beta, x.shape.rank, axis) if beta.shape.rank == 1 else beta
     else:
         columns = [weights[j] for j in range(len(basis))]
     y = tf.zeros_like(xc)

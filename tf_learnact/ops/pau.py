@@ -19,6 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tf_learnact.ops import noise as noise_lib
+from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.library import op_library
 
@@ -42,11 +43,6 @@ def check_noise(noise: float) -> float:
 def denominator_size(n: int, version: str) -> int:
     """Number of denominator coefficients for degree n: b_1..b_n, or b_0..b_n for "C"."""
     return n + 1 if version == "C" else n
-
-
-def compute_dtype(dtype: tf.DType) -> tf.DType:
-    """Half types compute in float32; float64 stays float64."""
-    return tf.float64 if dtype == tf.float64 else tf.float32
 
 
 def pau(
@@ -93,9 +89,7 @@ def _channel_columns(coefs: tf.Tensor, rank: int, axis: int) -> list[tf.Tensor]:
     size = coefs.shape[-1]
     if coefs.shape.rank == 1:
         return [coefs[j] for j in range(size)]
-    shape = [1] * rank
-    shape[axis] = -1
-    return [tf.reshape(coefs[:, j], shape) for j in range(size)]
+    return [along_axis(coefs[:, j], rank, axis) for j in range(size)]
 
 
 def pau_composite(

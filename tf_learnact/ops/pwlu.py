@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.library import op_library
-from tf_learnact.ops.pau import compute_dtype
 
 
 def pwlu_table(left_bound, right_bound, heights, left_slope, right_slope):
@@ -70,15 +70,6 @@ def _pwlu_gradient(op, dy):
     return [dx, None, None, d_slopes, d_offsets]
 
 
-def _per_channel(t: tf.Tensor, rank: int, axis: int) -> tf.Tensor:
-    """[C] or [C, R] parameters shaped to broadcast against x along `axis`."""
-    shape = [1] * rank
-    shape[axis] = -1
-    if t.shape.rank == 1:
-        return tf.reshape(t, shape)
-    return tf.reshape(t, shape + [t.shape[-1]])
-
-
 def pwlu_table_composite(x, left_bound, right_bound, slopes, offsets, *, axis: int = -1) -> tf.Tensor:
     """The table lookup in stock TensorFlow ops (the op's oracle, XLA path, portable form)."""
     x = tf.convert_to_tensor(x)
@@ -88,8 +79,8 @@ def pwlu_table_composite(x, left_bound, right_bound, slopes, offsets, *, axis: i
     n = rows - 2
     if slopes.shape.rank == 2:
         rank = x.shape.rank
-        left = _per_channel(left_bound, rank, axis)
-        inv_width = _per_channel(tf.cast(n, dtype) / (right_bound - left_bound), rank, axis)
+        left = along_axis(left_bound, rank, axis)
+        inv_width = along_axis(tf.cast(n, dtype) / (right_bound - left_bound), rank, axis)
     else:
         left, inv_width = left_bound, tf.cast(n, dtype) / (right_bound - left_bound)
     # As in the kernel: u >= 0 makes truncation a floor, NaN goes to row 0, +-Inf outside.
@@ -99,7 +90,7 @@ def pwlu_table_composite(x, left_bound, right_bound, slopes, offsets, *, axis: i
     k = tf.stop_gradient(tf.cast(u, tf.int32))
     if slopes.shape.rank == 2:
         # Per channel: gather from the flattened [C * (N+2)] table at c * (N+2) + k.
-        channel = _per_channel(tf.range(tf.shape(slopes)[0]), x.shape.rank, axis)
+        channel = along_axis(tf.range(tf.shape(slopes)[0]), x.shape.rank, axis)
         k = k + channel * rows
         slopes, offsets = tf.reshape(slopes, [-1]), tf.reshape(offsets, [-1])
     s, o = tf.gather(slopes, k), tf.gather(offsets, k)

@@ -1,0 +1,19 @@
+"""What the families' op wrappers and twins share: the compute dtype and the
+per-channel broadcasting along `axis`."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def compute_dtype(dtype: tf.DType) -> tf.DType:
+    """Half types compute in float32; float64 stays float64 (also the parameter dtype)."""
+    return tf.float64 if dtype == tf.float64 else tf.float32
+
+
+def along_axis(values: tf.Tensor, rank: int, axis: int) -> tf.Tensor:
+    """[C, ...] per-channel values reshaped to broadcast against a rank-`rank` x whose
+    channels lie on `axis` (trailing value dimensions kept last)."""
+    shape = [1] * rank
+    shape[axis] = -1
+    return tf.reshape(values, shape + list(values.shape[1:]))
