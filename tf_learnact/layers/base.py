@@ -54,7 +54,7 @@ class LearnableActivation(keras.layers.Layer):
     def op_axis(self) -> int:
         return self.axis
 
-    def _add_coefficients(self, name: str, values: np.ndarray) -> keras.Variable:
+    def _add_coefficients(self, name: str, values: np.ndarray, constraint=None) -> keras.Variable:
         """A trainable parameter initialised to `values` ([k] per layer; rows tiled to
         [C, k] per channel), in the variable dtype (float32 under mixed precision)."""
         values = np.asarray(values, np.float64)
@@ -64,6 +64,11 @@ class LearnableActivation(keras.layers.Layer):
             raise ValueError(
                 f"{name} has {values.shape[0]} channel rows, the input has {self.channels} channels"
             )
+        return self._add_parameter(name, values, constraint)
+
+    def _add_parameter(self, name: str, values: np.ndarray, constraint=None) -> keras.Variable:
+        """A trainable float parameter of exactly the shape of `values`, initialised to them."""
+        values = np.array(values, np.float64)
         return self.add_weight(
             name=name,
             shape=values.shape,
@@ -71,6 +76,7 @@ class LearnableActivation(keras.layers.Layer):
             dtype=self.variable_dtype,
             trainable=True,
             autocast=False,
+            constraint=constraint,
         )
 
     def compute_output_shape(self, input_shape):

@@ -130,7 +130,7 @@ class PWLU(LearnableActivation):
         lead = (self.channels,) if self.per_channel else ()
         for name in PARAMETER_NAMES:
             value = np.broadcast_to(self._initial[name], lead + np.shape(self._initial[name]))
-            variable = self._add_coefficients_shaped(name, value)
+            variable = self._add_parameter(name, value, constraint=_FrozenInPhaseOne(self, name))
             setattr(self, name, variable)
         self.running_mean = self._add_state("running_mean", lead, 0.0)
         self.running_std = self._add_state("running_std", lead, -1.0)
@@ -141,17 +141,6 @@ class PWLU(LearnableActivation):
             initializer="zeros",
             trainable=False,
             aggregation="only_first_replica",
-        )
-
-    def _add_coefficients_shaped(self, name, value):
-        return self.add_weight(
-            name=name,
-            shape=value.shape,
-            initializer=keras.initializers.Constant(np.array(value)),
-            dtype=self.variable_dtype,
-            trainable=True,
-            autocast=False,
-            constraint=_FrozenInPhaseOne(self, name),
         )
 
     def _add_state(self, name, shape, value):
