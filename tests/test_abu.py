@@ -25,6 +25,10 @@ def np_sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))
 
 
+def gelu_u(x):
+    return math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+
+
 # f(x, beta) in float64, written from the definitions.
 NUMPY_BASIS = {
     "tanh": lambda x, b: np.tanh(x),
@@ -38,18 +42,52 @@ NUMPY_BASIS = {
     ),
     "leaky_relu": lambda x, b: np.where(x > 0, x, 0.01 * x),
     "softplus": lambda x, b: np.logaddexp(0.0, x),
-    "gelu": lambda x, b: np.where(
-        np.abs(x) > 10,
-        np.maximum(x, 0),
-        0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    # 0.5 x (1 + tanh u) = x sigmoid(2u): no cancellation for negative x.
+    "gelu": lambda x, b: np.where(np.abs(x) > 10, np.maximum(x, 0), x * np_sigmoid(2 * gelu_u(x))),
+}
+
+
+def np_sech2(x):
+    e2 = np.exp(-2 * np.abs(x))
+    return 4 * e2 / (1 + e2) ** 2
+
+
+def np_gelu_slope(x):
+    c, u = math.sqrt(2 / math.pi), gelu_u(x)
+    inner = np_sigmoid(2 * u) + 0.5 * x * np_sech2(u) * c * (1 + 3 * 0.044715 * x**2)
+    return np.where(np.abs(x) > 10, (x > 0).astype(float), inner)
+
+
+# f'(x, beta) in float64, in forms without cancellation (s(x) s(-x), not s (1 - s)): the
+# reference for the kernels' derivatives where TF's own float64 gradients round to 0.
+NUMPY_SLOPE = {
+    "tanh": lambda x, b: np_sech2(x),
+    "elu": lambda x, b: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0))),
+    "relu": lambda x, b: (x > 0).astype(float),
+    "identity": lambda x, b: np.ones_like(x),
+    "swish": lambda x, b: np_sigmoid(b * x) + b * x * np_sigmoid(b * x) * np_sigmoid(-b * x),
+    "sigmoid": lambda x, b: np_sigmoid(x) * np_sigmoid(-x),
+    "selu": lambda x, b: (
+        1.0507009873554805 * np.where(x > 0, 1.0, 1.6732632423543772 * np.exp(np.minimum(x, 0)))
     ),
+    "leaky_relu": lambda x, b: np.where(x > 0, 1.0, 0.01),
+    "softplus": lambda x, b: np_sigmoid(x),
+    "gelu": lambda x, b: np_gelu_slope(x),
 }
 ALL = tuple(BASIS_FUNCTIONS)
 LAYOUTS = [((3, 4, 11), -1, False), ((3, 4, 11), -1, True), ((2, 5, 3, 4), 1, True)]
 
 
 def test_numpy_oracle_covers_every_basis():
-    assert set(NUMPY_BASIS) == set(BASIS_FUNCTIONS)
+    assert set(NUMPY_BASIS) == set(NUMPY_SLOPE) == set(BASIS_FUNCTIONS)
+
+
+@pytest.mark.parametrize("basis", ALL)
+def test_numpy_slope_oracle_is_the_derivative(basis):
+    x = np.linspace(-6, 6, 241) + 0.013  # off the kinks at 0
+    h = 1e-6
+    numeric = (NUMPY_BASIS[basis](x + h, 0.7) - NUMPY_BASIS[basis](x - h, 0.7)) / (2 * h)
+    np.testing.assert_allclose(NUMPY_SLOPE[basis](x, 0.7), numeric, rtol=1e-6, atol=1e-8)
 
 
 def numpy_abu(x, w, beta, basis, axis, per_channel):
@@ -122,6 +160,51 @@ def test_gradients_match_numeric_float64(per_channel):
     theoretical, numerical = tf.test.compute_gradient(f, [x, w, beta], delta=1e-6)
     for t, n in zip(theoretical, numerical, strict=True):
         np.testing.assert_allclose(t, n, rtol=1e-5, atol=1e-6)
+
+
+def full_range(dtype):
+    """Both signs over the whole exponent range the kernels reduce (tiny |x| for the
+    relative accuracy of expm1/tanh near 0, down to exp's underflow), plus 0."""
+    top = 100.0 if dtype == tf.float32 else 800.0
+    mags = np.concatenate([np.logspace(-30, 1, 300), np.linspace(10, top, 300)])
+    return tf.constant(np.concatenate([-mags, [0.0], mags]), dtype)
+
+
+@requires_ops
+@pytest.mark.parametrize("basis,beta", [(b, 1.0) for b in ALL] + [("swish", 0.7)], ids=lambda v: str(v))
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+def test_basis_accuracy_over_the_full_range(basis, beta, dtype):
+    """Each vectorised basis function and its derivative to a few ulp of NumPy float64,
+    including the |x| that need relative accuracy (near 0, far tails, underflow)."""
+    x = full_range(dtype)
+    w, b = tf.ones((1,), dtype), tf.constant(beta, dtype)
+    y, dx, _, _ = grads("op", x, w, b, (basis,), -1, tf.ones_like(x))
+    x64, b64 = as_float64(x), float(as_float64(b))
+    rtol, atol = (1e-6, 1e-35) if dtype == tf.float32 else (1e-14, 1e-300)
+    # Arguments rounded to the lane type before exp: beta * x (condition number |beta x|)
+    # and gelu's u(x) (~3 roundings, relative condition 2|u|).
+    cond = 1.0
+    if beta != 1.0:
+        cond = 1 + np.abs(b64 * x64)
+    if basis == "gelu":
+        cond = 1 + 6 * np.abs(gelu_u(np.clip(x64, -10, 10)))
+    for name, got, want in (("f", y, NUMPY_BASIS[basis](x64, b64)), ("df", dx, NUMPY_SLOPE[basis](x64, b64))):
+        got = as_float64(got)
+        err = np.abs(got - want)
+        bound = rtol * cond * np.abs(want) + atol
+        worst = np.argmax(err - bound)
+        assert np.all(err <= bound), f"{basis} {name} at x={x64[worst]!r}: {got[worst]!r} vs {want[worst]!r}"
+
+
+@requires_ops
+@pytest.mark.parametrize("basis", ALL)
+def test_nan_and_inf_inputs_match_the_twin(basis, dtype):
+    x = tf.constant([np.nan, np.inf, -np.inf], dtype)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    w, beta = tf.ones((1,), pdt), tf.constant(1.0, pdt)
+    y_op = abu(x, w, beta, basis=(basis,), implementation="op")
+    y_twin = abu(x, w, beta, basis=(basis,), implementation="composite")
+    np.testing.assert_array_equal(as_float64(y_op), as_float64(y_twin), err_msg=basis)
 
 
 @requires_ops
@@ -326,7 +409,7 @@ def test_docstring_examples_run():
 
 
 @requires_ops
-def test_auto_uses_the_faster_twin_and_op_is_selectable():
+def test_auto_uses_the_op_and_the_twin_is_selectable():
     x = tf.ones((4, 3))
 
     def op_types(implementation):
@@ -334,5 +417,6 @@ def test_auto_uses_the_faster_twin_and_op_is_selectable():
         graph = tf.function(layer).get_concrete_function(x).graph
         return {op.type for op in graph.get_operations()}
 
-    assert "TfLearnact>Abu" not in op_types("auto")
+    assert "TfLearnact>Abu" in op_types("auto")
     assert "TfLearnact>Abu" in op_types("op")
+    assert "TfLearnact>Abu" not in op_types("composite")

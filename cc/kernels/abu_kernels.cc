@@ -1,123 +1,153 @@
-// ABU forward/backward on the CPU. Every basis function is written to stay finite for
-// large |x| (exp only of non-positive arguments, tanh saturating) in float32 compute.
+// ABU forward/backward on the CPU, on the shared lane walk (lane_walker.h) with the
+// vectorised elementary functions of vec_math.h. Every basis function is written to
+// stay finite for large |x| (exp only of non-positive arguments, tanh saturating).
 #include "cc/kernels/abu_kernels.h"
 
 #include <algorithm>
-#include <cmath>
 #include <iterator>
 
+#include "cc/kernels/common/lane_walker.h"
+#include "cc/kernels/common/lanes.h"
 #include "cc/kernels/common/macros.h"
+#include "cc/kernels/common/vec_math.h"
 
 namespace tf_learnact {
 namespace {
 
-template <typename Acc>
-TLA_ALWAYS_INLINE Acc Sigmoid(Acc x) {  // exp of -|x| only: no overflow
-  const Acc e = std::exp(-std::abs(x));
-  return x >= Acc(0) ? Acc(1) / (Acc(1) + e) : e / (Acc(1) + e);
-}
+constexpr int kMaxBasis = 10;  // every known function at most once
 
-// f(x), f'(x) and, for swish, df/dbeta.
-template <typename Acc>
-struct BasisValue {
-  Acc f, df, dbeta;
+// f(x), f'(x) and, for swish, df/dbeta, on lanes.
+template <typename V>
+struct BasisLanes {
+  V f, df, dbeta;
 };
 
-template <typename Acc>
-TLA_ALWAYS_INLINE BasisValue<Acc> Evaluate(Basis b, Acc x, Acc beta) {
+// ax holds exp(-|x|) and expm1(-|x|), computed once per chunk: tanh, elu, selu, sigmoid,
+// softplus and swish with beta = 1 all derive from them (one exponential for the default
+// basis instead of three).
+template <typename Acc, typename V>
+TLA_ALWAYS_INLINE BasisLanes<V> EvaluateLanes(Basis b, V x, V beta, const NegExpResult<V>& ax,
+                                              bool unit_beta) {
   constexpr Acc kSeluScale = Acc(1.0507009873554805), kSeluAlpha = Acc(1.6732632423543772);
   constexpr Acc kGeluC = Acc(0.7978845608028654), kGeluA = Acc(0.044715);
+  const V zero = {}, one = zero + Acc(1);
+  const auto pos = x > 0;  // false for NaN: the negative branches propagate it
   switch (b) {
     case Basis::kTanh: {
-      const Acc t = std::tanh(x);
-      return {t, Acc(1) - t * t, Acc(0)};
+      const TanhResult<V> t = TanhFromNegExp(x, ax);
+      return {t.t, t.dt, zero};
     }
-    case Basis::kElu:
-      return x > Acc(0) ? BasisValue<Acc>{x, Acc(1), Acc(0)}
-                        : BasisValue<Acc>{std::expm1(x), std::exp(x), Acc(0)};
-    case Basis::kRelu:
-      return {x > Acc(0) ? x : Acc(0), x > Acc(0) ? Acc(1) : Acc(0), Acc(0)};
+    case Basis::kElu:  // for x <= 0, exp(x) = exp(-|x|)
+      return {pos ? x : ax.expm1, pos ? one : ax.exp, zero};
+    case Basis::kRelu:  // NaN -> NaN, as tf.nn.relu
+      return {x <= 0 ? zero : x, pos ? one : zero, zero};
     case Basis::kIdentity:
-      return {x, Acc(1), Acc(0)};
+      return {x, one, zero};
     case Basis::kSwish: {
-      const Acc s = Sigmoid(beta * x), ds = s * (Acc(1) - s);
-      return {x * s, s + beta * x * ds, x * x * ds};
+      const V bx = beta * x;
+      const ValueAndSlope<V> s = unit_beta ? SigmoidFromNegExp(x, ax.exp) : SigmoidVec<Acc>(bx);
+      return {x * s.f, s.f + bx * s.df, x * x * s.df};
     }
     case Basis::kSigmoid: {
-      const Acc s = Sigmoid(x);
-      return {s, s * (Acc(1) - s), Acc(0)};
+      const ValueAndSlope<V> s = SigmoidFromNegExp(x, ax.exp);
+      return {s.f, s.df, zero};
     }
     case Basis::kSelu:
-      return x > Acc(0)
-                 ? BasisValue<Acc>{kSeluScale * x, kSeluScale, Acc(0)}
-                 : BasisValue<Acc>{kSeluScale * kSeluAlpha * std::expm1(x),
-                                   kSeluScale * kSeluAlpha * std::exp(x), Acc(0)};
+      return {pos ? kSeluScale * x : (kSeluScale * kSeluAlpha) * ax.expm1,
+              pos ? zero + kSeluScale : (kSeluScale * kSeluAlpha) * ax.exp, zero};
     case Basis::kLeakyRelu:
-      return x > Acc(0) ? BasisValue<Acc>{x, Acc(1), Acc(0)}
-                        : BasisValue<Acc>{Acc(0.01) * x, Acc(0.01), Acc(0)};
+      return {pos ? x : Acc(0.01) * x, pos ? one : zero + Acc(0.01), zero};
     case Basis::kSoftplus:  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
-      return {(x > Acc(0) ? x : Acc(0)) + std::log1p(std::exp(-std::abs(x))), Sigmoid(x), Acc(0)};
+      return {(pos ? x : zero) + Log1pUnitVec<Acc>(ax.exp), SigmoidFromNegExp(x, ax.exp).f, zero};
     case Basis::kGelu: {
       // tanh form; beyond |x| = 10 it equals relu to float precision, and x^3 could
       // overflow half/float inputs scaled up, so it is taken as relu there.
-      if (std::abs(x) > Acc(10))
-        return {x > Acc(0) ? x : Acc(0), x > Acc(0) ? Acc(1) : Acc(0), Acc(0)};
-      const Acc u = kGeluC * (x + kGeluA * x * x * x);
-      const Acc t = std::tanh(u);
-      const Acc du = kGeluC * (Acc(1) + Acc(3) * kGeluA * x * x);
-      return {Acc(0.5) * x * (Acc(1) + t), Acc(0.5) * (Acc(1) + t) + Acc(0.5) * x * (Acc(1) - t * t) * du,
-              Acc(0)};
+      const auto far = AbsVec(x) > Acc(10);
+      const V xc = far ? zero : x;
+      const V u = kGeluC * (xc + kGeluA * xc * xc * xc);
+      const TanhResult<V> t = TanhVec<Acc>(u);
+      const V du = kGeluC * (one + Acc(3) * kGeluA * xc * xc);
+      const V f = Acc(0.5) * xc * t.one_plus_t;
+      const V df = Acc(0.5) * t.one_plus_t + Acc(0.5) * xc * t.dt * du;
+      return {far ? (pos ? x : zero) : f, far ? (pos ? one : zero) : df, zero};
     }
   }
-  return {Acc(0), Acc(0), Acc(0)};
+  return {zero, zero, zero};
 }
 
-template <typename T>
-TLA_TARGET_CLONES void ForwardBlock(const Layout& lay, const BlockPlan& plan, int64_t b,
-                                    const std::vector<Basis>& basis, const T* x,
-                                    const typename AccOf<T>::type* w,
-                                    const typename AccOf<T>::type* beta, T* y) {
-  using Acc = typename AccOf<T>::type;
-  const int m = static_cast<int>(basis.size());
-  ForEachElementInBlock(lay, plan, b, [&](int64_t i, int64_t c) {
-    const Acc xi = ToAcc(x[i]);
-    Acc sum = Acc(0);
-    for (int j = 0; j < m; ++j) sum += w[c * m + j] * Evaluate(basis[j], xi, beta[c]).f;
-    y[i] = FromAcc<T>(sum);
-  });
-}
+// The ABU evaluator of the lane walk. A channel's coefficients are its m blend weights,
+// then the swish beta; the gradient slots match.
+template <typename Acc, bool kGradT>
+struct AbuEvaluator {
+  using V = typename LaneVec<Acc>::type;
+  static constexpr bool kGrad = kGradT;
+  static constexpr int kMaxCoefs = kMaxBasis + 1;
+  int m;
+  Basis basis[kMaxBasis];
+  bool needs_abs_exp;  // some function derives from exp(-|x|)
+  bool unit_beta;      // every channel's swish beta is exactly 1
 
-template <typename T>
-TLA_TARGET_CLONES void BackwardBlock(const Layout& lay, const BlockPlan& plan, int64_t b,
-                                     const std::vector<Basis>& basis, const T* dy, const T* x,
-                                     const typename AccOf<T>::type* w,
-                                     const typename AccOf<T>::type* beta, T* dx,
-                                     typename AccOf<T>::type* part) {
-  using Acc = typename AccOf<T>::type;
-  const int m = static_cast<int>(basis.size());
-  const int64_t C = lay.channels;
-  // part is [m + 1][C]: the m weights, then beta.
-  ForEachElementInBlock(lay, plan, b, [&](int64_t i, int64_t c) {
-    const Acc xi = ToAcc(x[i]), g = ToAcc(dy[i]);
-    Acc slope = Acc(0);
+  template <bool kLaneCoef>
+  TLA_ALWAYS_INLINE V Eval(int64_t, V x, V dy, const Acc* cf, int64_t cjs, Acc* g,
+                           int64_t gjs) const {
+    auto coef = [&](int j) -> V {
+      if constexpr (kLaneCoef) return LoadVec<V>(cf + j * cjs);
+      return V{} + cf[j * cjs];
+    };
+    auto accumulate = [&](int j, V t) { StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t); };
+    const V beta = coef(m);
+    const NegExpResult<V> ax = needs_abs_exp ? NegExp<Acc>(-AbsVec(x)) : NegExpResult<V>{};
+    V sum = {}, slope = {};
     for (int j = 0; j < m; ++j) {
-      const BasisValue<Acc> v = Evaluate(basis[j], xi, beta[c]);
-      slope += w[c * m + j] * v.df;
-      part[j * C + c] += g * v.f;
-      if (basis[j] == Basis::kSwish) part[m * C + c] += g * w[c * m + j] * v.dbeta;
+      const V w = coef(j);
+      const BasisLanes<V> v = EvaluateLanes<Acc>(basis[j], x, beta, ax, unit_beta);
+      if constexpr (!kGrad) {
+        sum += w * v.f;
+      } else {
+        slope += w * v.df;
+        accumulate(j, dy * v.f);
+        if (basis[j] == Basis::kSwish) accumulate(m, dy * w * v.dbeta);
+      }
     }
-    dx[i] = FromAcc<T>(g * slope);
+    return kGrad ? dy * slope : sum;
+  }
+};
+
+template <typename Acc>
+CoefTable<Acc> PrepareCoefs(int64_t channels, int m, const Acc* weights, const Acc* beta) {
+  return CoefTable<Acc>(channels, m + 1, [&](int64_t c, Acc* row) {
+    std::copy(weights + c * m, weights + (c + 1) * m, row);
+    row[m] = beta[c];
   });
+}
+
+template <typename Acc, bool kGrad>
+AbuEvaluator<Acc, kGrad> MakeEvaluator(const std::vector<Basis>& basis,
+                                       const CoefTable<Acc>& coefs) {
+  const int m = static_cast<int>(basis.size());
+  AbuEvaluator<Acc, kGrad> eval{m, {}, false, true};
+  std::copy(basis.begin(), basis.end(), eval.basis);
+  for (int64_t c = 0; c < coefs.channels; ++c)
+    eval.unit_beta &= coefs.by_channel[c * (m + 1) + m] == Acc(1);
+  for (Basis b : basis) {
+    const bool derived = b == Basis::kTanh || b == Basis::kElu || b == Basis::kSelu ||
+                         b == Basis::kSigmoid || b == Basis::kSoftplus ||
+                         (b == Basis::kSwish && eval.unit_beta);
+    eval.needs_abs_exp |= derived;
+  }
+  return eval;
 }
 
 }  // namespace
 
 std::string ParseBasisList(const std::vector<std::string>& names, std::vector<Basis>* basis) {
   static const std::pair<const char*, Basis> kNames[] = {
-      {"tanh", Basis::kTanh},         {"elu", Basis::kElu},       {"relu", Basis::kRelu},
-      {"identity", Basis::kIdentity}, {"swish", Basis::kSwish},   {"sigmoid", Basis::kSigmoid},
+      {"tanh", Basis::kTanh},         {"elu", Basis::kElu},
+      {"relu", Basis::kRelu},         {"identity", Basis::kIdentity},
+      {"swish", Basis::kSwish},       {"sigmoid", Basis::kSigmoid},
       {"selu", Basis::kSelu},         {"leaky_relu", Basis::kLeakyRelu},
       {"softplus", Basis::kSoftplus}, {"gelu", Basis::kGelu}};
+  static_assert(std::size(kNames) == kMaxBasis, "the evaluator holds every function at most once");
   if (names.empty()) return "basis must name at least one function";
   basis->clear();
   for (const auto& name : names) {
@@ -133,32 +163,32 @@ std::string ParseBasisList(const std::vector<std::string>& names, std::vector<Ba
 
 template <typename T>
 void AbuForward(const Layout& layout, const std::vector<Basis>& basis, const T* x,
-                const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta,
-                T* y, const ParallelForBlocks& parallel_for) {
+                const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta, T* y,
+                const ParallelForBlocks& parallel_for) {
+  using Acc = typename AccOf<T>::type;
   const BlockPlan plan = MakeBlockPlan(layout);
-  parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b)
-      ForwardBlock<T>(layout, plan, b, basis, x, weights, beta, y);
-  });
+  if (plan.num_blocks == 0) return;
+  const auto coefs = PrepareCoefs(layout.channels, static_cast<int>(basis.size()), weights, beta);
+  WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, false>(basis, coefs), x, nullptr, y, nullptr, plan,
+               parallel_for);
 }
 
 template <typename T>
 void AbuBackward(const Layout& layout, const std::vector<Basis>& basis, const T* dy, const T* x,
-                 const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta,
-                 T* dx, typename AccOf<T>::type* d_weights, typename AccOf<T>::type* d_beta,
+                 const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta, T* dx,
+                 typename AccOf<T>::type* d_weights, typename AccOf<T>::type* d_beta,
                  const ParallelForBlocks& parallel_for) {
   using Acc = typename AccOf<T>::type;
   const int m = static_cast<int>(basis.size());
   const int64_t C = layout.channels;
   const BlockPlan plan = MakeBlockPlan(layout);
-  std::vector<Acc> sums(static_cast<size_t>(C * (m + 1)), Acc(0));
+  std::vector<Acc> sums(static_cast<size_t>(C * (m + 1)), Acc(0));  // [C][m + 1]
   if (plan.num_blocks > 0) {
+    const auto coefs = PrepareCoefs(C, m, weights, beta);
     ParamGradPartials<Acc> partials(plan.num_blocks, m + 1, C);
-    parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b)
-        BackwardBlock<T>(layout, plan, b, basis, dy, x, weights, beta, dx, partials.block(b));
-    });
-    partials.FoldInto(plan.num_blocks, sums.data());  // [C][m + 1]
+    WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, true>(basis, coefs), x, dy, dx, &partials, plan,
+                 parallel_for);
+    partials.FoldInto(plan.num_blocks, sums.data());
   }
   for (int64_t c = 0; c < C; ++c) {
     for (int j = 0; j < m; ++j) d_weights[c * m + j] = sums[c * (m + 1) + j];
@@ -166,13 +196,13 @@ void AbuBackward(const Layout& layout, const std::vector<Basis>& basis, const T*
   }
 }
 
-#define TLA_INSTANTIATE_ABU(T)                                                                 \
-  template void AbuForward<T>(const Layout&, const std::vector<Basis>&, const T*,             \
-                              const AccOf<T>::type*, const AccOf<T>::type*, T*,               \
-                              const ParallelForBlocks&);                                      \
-  template void AbuBackward<T>(const Layout&, const std::vector<Basis>&, const T*, const T*,  \
-                               const AccOf<T>::type*, const AccOf<T>::type*, T*,              \
-                               AccOf<T>::type*, AccOf<T>::type*, const ParallelForBlocks&);
+#define TLA_INSTANTIATE_ABU(T)                                                                    \
+  template void AbuForward<T>(const Layout&, const std::vector<Basis>&, const T*,                 \
+                              const AccOf<T>::type*, const AccOf<T>::type*, T*,                   \
+                              const ParallelForBlocks&);                                          \
+  template void AbuBackward<T>(const Layout&, const std::vector<Basis>&, const T*, const T*,      \
+                               const AccOf<T>::type*, const AccOf<T>::type*, T*, AccOf<T>::type*, \
+                               AccOf<T>::type*, const ParallelForBlocks&);
 TLA_INSTANTIATE_ABU(float)
 TLA_INSTANTIATE_ABU(double)
 TLA_INSTANTIATE_ABU(Half16)

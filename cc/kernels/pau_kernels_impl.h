@@ -1,15 +1,11 @@
 // PAU forward/backward on the CPU. Included once per dtype by pau_kernels_<dtype>.cc,
 // so the (large) template instantiations compile in parallel.
 //
-// Every element's work is done on lane arrays of kLanes values, innermost loop over
-// lanes, so gcc -O3 vectorises the Horner steps and the parameter-gradient sums
+// Every element's work is done on lane vectors of kLanes values (the shared lane walk,
+// lane_walker.h), so the Horner steps and the parameter-gradient sums are vectorised
 // without -ffast-math, and the order of every sum is fixed by the code (deterministic).
-// Lanes run across elements (per-layer coefficients, or per-channel with inner > 1)
-// or across channels (channels-last per-channel coefficients), see BlockPlan.
 #ifndef TF_LEARNACT_KERNELS_PAU_KERNELS_IMPL_H_
 #define TF_LEARNACT_KERNELS_PAU_KERNELS_IMPL_H_
-
-#include "cc/kernels/pau_kernels.h"
 
 #include <cmath>
 #include <cstring>
@@ -17,51 +13,37 @@
 #include <vector>
 
 #include "cc/kernels/common/counter_rng.h"
+#include "cc/kernels/common/lane_walker.h"
 #include "cc/kernels/common/lanes.h"
 #include "cc/kernels/common/macros.h"
+#include "cc/kernels/pau_kernels.h"
 
 namespace tf_learnact {
 namespace {
 
-constexpr int kMaxCoefs = 2 * kPauMaxDegree + 2;
+constexpr int kPauMaxCoefs = 2 * kPauMaxDegree + 2;
 
 template <typename Acc>
 TLA_ALWAYS_INLINE Acc SignOf(Acc v) {
   return static_cast<Acc>((v > Acc(0)) - (v < Acc(0)));
 }
 
-// Coefficients of one call, laid out for both walking modes. For version A the
+// Coefficients of one call: [a_0..a_m, e_koff..e_n] per channel. For version A the
 // denominator is stored as |b_k| (the form only ever uses magnitudes); the sign is
 // applied to its gradient once, after the reduction.
 template <typename Acc>
-struct PreparedCoefs {
-  int m = 0, n = 0, num_coefs = 0;
-  int koff = 1;  // lowest power of the denominator polynomial: 0 for version C
-  int64_t channels = 1;
-  std::vector<Acc> by_channel;  // [C][num_coefs]
-  std::vector<Acc> by_coef;     // [num_coefs][C] (row mode)
-
-  PreparedCoefs(const PauConfig& cfg, int64_t c, const Acc* num, const Acc* den)
-      : m(cfg.m),
-        n(cfg.n),
-        num_coefs(cfg.num_coefs()),
-        koff(cfg.version == PauVersion::kC ? 0 : 1),
-        channels(c),
-        by_channel(static_cast<size_t>(c * cfg.num_coefs())),
-        by_coef(by_channel.size()) {
-    const int nd = cfg.num_denominator();
-    const bool magnitudes = cfg.version == PauVersion::kA;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      Acc* row = by_channel.data() + ch * num_coefs;
-      for (int j = 0; j <= m; ++j) row[j] = num[ch * (m + 1) + j];
-      for (int k = 0; k < nd; ++k) {
-        const Acc b = den[ch * nd + k];
-        row[m + 1 + k] = magnitudes ? std::abs(b) : b;
-      }
-      for (int j = 0; j < num_coefs; ++j) by_coef[j * c + ch] = row[j];
+CoefTable<Acc> PrepareCoefs(const PauConfig& cfg, int64_t channels, const Acc* num,
+                            const Acc* den) {
+  const int m = cfg.m, nd = cfg.num_denominator();
+  const bool magnitudes = cfg.version == PauVersion::kA;
+  return CoefTable<Acc>(channels, cfg.num_coefs(), [&](int64_t ch, Acc* row) {
+    for (int j = 0; j <= m; ++j) row[j] = num[ch * (m + 1) + j];
+    for (int k = 0; k < nd; ++k) {
+      const Acc b = den[ch * nd + k];
+      row[m + 1 + k] = magnitudes ? std::abs(b) : b;
     }
-  }
-};
+  });
+}
 
 // The lane kernel. Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)].
 // Returns y, or with kGrad returns dx while g[j * gjs + l] accumulates d loss / d coef_j
@@ -124,7 +106,7 @@ TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, const Acc* 
 // base(j, l) gives the clean coefficient.
 template <typename Acc, typename Base>
 TLA_ALWAYS_INLINE void DrawNoisyCoefs(uint32_t key, int64_t first, int num_coefs, float alpha,
-                           Base base, Acc* noisy, Acc* fac) {
+                                      Base base, Acc* noisy, Acc* fac) {
   uint32_t state[kLanes];
   for (int l = 0; l < kLanes; ++l) state[l] = NoiseElement(key, first + l);
   for (int j = 0; j < num_coefs; ++j) {
@@ -136,151 +118,57 @@ TLA_ALWAYS_INLINE void DrawNoisyCoefs(uint32_t key, int64_t first, int num_coefs
   }
 }
 
-// Walks one block of elements. Loads/stores convert T <-> Acc; tails are padded with
-// x = dy = 0, which contribute exactly zero to every gradient.
-template <typename T, PauVersion V, bool kGrad, bool kNoise>
-struct BlockWalker {
-  using Acc = typename AccOf<T>::type;
-  const Layout& layout;
-  const PauConfig& cfg;
-  const PreparedCoefs<Acc>& pc;
-  const T* x;
-  const T* dy;  // kGrad only
-  T* out;       // y, or dx with kGrad
+// The PAU evaluator of the lane walk (see lane_walker.h); with kNoise each lane's
+// coefficients are redrawn from the element's counter-based noise.
+template <typename Acc, PauVersion Ver, bool kGradT, bool kNoise>
+struct PauEvaluator {
+  using V = typename LaneVec<Acc>::type;
+  static constexpr bool kGrad = kGradT;
+  static constexpr int kMaxCoefs = kPauMaxCoefs;
+  int m, n, koff, num_coefs;
+  float noise;
   uint32_t key;
 
-  using Vec = typename LaneVec<Acc>::type;
-
-  // kFull: all kLanes lanes are real elements (compile-time); otherwise lanes >= len
-  // are padded with 0, which contributes exactly zero to every gradient (dy = 0).
-  // Full float/double chunks move whole vectors; half types convert lane by lane.
-  template <bool kFull>
-  TLA_ALWAYS_INLINE Vec LoadLanes(const T* src, int64_t i, int len) const {
-    if constexpr (kFull && std::is_same_v<T, Acc>) return LoadVec<Vec>(src + i);
-    alignas(sizeof(Vec)) Acc lanes[kLanes];
-    for (int l = 0; l < kLanes; ++l) lanes[l] = kFull || l < len ? ToAcc(src[i + l]) : Acc(0);
-    return LoadVec<Vec>(lanes);
-  }
-  template <bool kFull>
-  TLA_ALWAYS_INLINE void StoreLanes(int64_t i, int len, Vec v) const {
-    if constexpr (kFull && std::is_same_v<T, Acc>) {
-      StoreVec(out + i, v);
-    } else {
-      alignas(sizeof(Vec)) Acc lanes[kLanes];
-      StoreVec(lanes, v);
-      for (int l = 0; l < (kFull ? kLanes : len); ++l) out[i + l] = FromAcc<T>(lanes[l]);
-    }
-  }
-  template <bool kFull>
-  TLA_ALWAYS_INLINE Vec LoadDy(int64_t i, int len) const {
-    return kGrad ? LoadLanes<kFull>(dy, i, len) : Vec{};
-  }
-
-  // Elements [i, i + len) (len <= kLanes), coefficient j of lane l at
-  // cf[j * cjs + (kLaneCoef ? l : 0)], gradients accumulated at g[j * gjs + l].
-  template <bool kFull, bool kLaneCoef>
-  TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g,
-                               int64_t gjs) const {
-    const Vec xv = LoadLanes<kFull>(x, i, len), dyv = LoadDy<kFull>(i, len);
-    Vec res;
+  template <bool kLaneCoef>
+  TLA_ALWAYS_INLINE V Eval(int64_t first, V x, V dy, const Acc* cf, int64_t cjs, Acc* g,
+                           int64_t gjs) const {
     if constexpr (kNoise) {
       Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
       DrawNoisyCoefs(
-          key, i, pc.num_coefs, cfg.noise,
+          key, first, num_coefs, noise,
           [&](int j, int l) { return kLaneCoef ? cf[j * cjs + l] : cf[j * cjs]; }, noisy, fac);
-      res = EvalLanes<Acc, V, kGrad, true, true>(xv, dyv, noisy, kLanes, fac, pc.m, pc.n, pc.koff,
-                                                 g, gjs);
+      return EvalLanes<Acc, Ver, kGrad, true, true>(x, dy, noisy, kLanes, fac, m, n, koff, g, gjs);
     } else {
-      res = EvalLanes<Acc, V, kGrad, kLaneCoef, false>(xv, dyv, cf, cjs, nullptr, pc.m, pc.n,
-                                                       pc.koff, g, gjs);
-    }
-    StoreLanes<kFull>(i, len, res);
-  }
-
-  // Lanes across elements of one channel's run [i, end) with coefficients `row`.
-  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, const Acc* row, Acc* part_c,
-                             int64_t part_cjs) const {
-    Acc g[kMaxCoefs * kLanes] = {};
-    for (; i + kLanes <= end; i += kLanes) Chunk<true, false>(i, kLanes, row, 1, g, kLanes);
-    if (i < end) Chunk<false, false>(i, static_cast<int>(end - i), row, 1, g, kLanes);
-    if (kGrad) {
-      for (int j = 0; j < pc.num_coefs; ++j) {
-        Acc s = Acc(0);
-        for (int l = 0; l < kLanes; ++l) s += g[j * kLanes + l];
-        part_c[j * part_cjs] += s;
-      }
-    }
-  }
-
-  // Lanes across the channels of one row starting at element `base` (channels-last):
-  // coefficients and gradient partials are read and accumulated as [coef][channel].
-  TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
-    const int64_t C = pc.channels;
-    const Acc* by_coef = pc.by_coef.data();
-    int64_t c0 = 0;
-    for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunk<true, true>(base + c0, kLanes, by_coef + c0, C, part + c0, C);
-    if (c0 < C) {  // channel tail: padded local coefficients and partials
-      const int len = static_cast<int>(C - c0);
-      Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
-      for (int j = 0; j < pc.num_coefs; ++j)
-        for (int l = 0; l < kLanes; ++l)
-          cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
-      Chunk<false, true>(base + c0, len, cf, kLanes, g, kLanes);
-      if (kGrad)
-        for (int j = 0; j < pc.num_coefs; ++j)
-          for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
+      return EvalLanes<Acc, Ver, kGrad, kLaneCoef, false>(x, dy, cf, cjs, nullptr, m, n, koff, g,
+                                                          gjs);
     }
   }
 };
 
-// One block: the clone attribute compiles it (and everything inlined into it) for
-// AVX2+FMA and for baseline x86-64, picked at load time.
 template <typename T, PauVersion V, bool kGrad, bool kNoise>
-TLA_TARGET_CLONES void WalkBlock(const BlockWalker<T, V, kGrad, kNoise>& w,
-                                 const BlockPlan& plan, int64_t b,
-                                 typename AccOf<T>::type* part) {
-  const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
-  if (plan.row_mode) {
-    for (int64_t r = u0; r < u1; ++r) w.Row(r * plan.unit, part);
-    return;
-  }
-  const Layout& lay = w.layout;
-  const int64_t C = w.pc.channels;
-  for (int64_t i = u0; i < u1;) {
-    const int64_t run = i / lay.inner;
-    const int64_t c = run % lay.channels;
-    const int64_t end = std::min(u1, (run + 1) * lay.inner);
-    const auto* row = w.pc.by_channel.data() + c * w.pc.num_coefs;
-    w.Run(i, end, row, kGrad ? part + c : nullptr, C);
-    i = end;
-  }
-}
-
-template <typename T, PauVersion V, bool kGrad, bool kNoise>
-void WalkAll(const Layout& layout, const PauConfig& cfg, const PreparedCoefs<typename AccOf<T>::type>& pc,
-             const T* x, const T* dy, T* out, ParamGradPartials<typename AccOf<T>::type>* partials,
-             const BlockPlan& plan, const ParallelForBlocks& parallel_for) {
-  const BlockWalker<T, V, kGrad, kNoise> w{layout, cfg, pc, x, dy, out, NoiseKey(cfg.seed)};
-  parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b)
-      WalkBlock<T, V, kGrad, kNoise>(w, plan, b, kGrad ? partials->block(b) : nullptr);
-  });
+void WalkAll(const Layout& layout, const PauConfig& cfg,
+             const CoefTable<typename AccOf<T>::type>& coefs, const T* x, const T* dy, T* out,
+             ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
+             const ParallelForBlocks& parallel_for) {
+  const PauEvaluator<typename AccOf<T>::type, V, kGrad, kNoise> eval{
+      cfg.m,           cfg.n,     cfg.version == PauVersion::kC ? 0 : 1,
+      cfg.num_coefs(), cfg.noise, NoiseKey(cfg.seed)};
+  WalkLanes(layout, coefs, eval, x, dy, out, partials, plan, parallel_for);
 }
 
 // Turns the runtime (version, noise) into template arguments.
 template <typename T, bool kGrad>
 void Dispatch(const Layout& layout, const PauConfig& cfg,
-              const PreparedCoefs<typename AccOf<T>::type>& pc, const T* x, const T* dy, T* out,
+              const CoefTable<typename AccOf<T>::type>& pc, const T* x, const T* dy, T* out,
               ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
               const ParallelForBlocks& pf) {
   const bool noise = cfg.noise != 0.0f;
-#define TLA_PAU_CASE(V)                                                                    \
-  case V:                                                                                  \
-    if (noise)                                                                             \
-      WalkAll<T, V, kGrad, true>(layout, cfg, pc, x, dy, out, partials, plan, pf);         \
-    else                                                                                   \
-      WalkAll<T, V, kGrad, false>(layout, cfg, pc, x, dy, out, partials, plan, pf);        \
+#define TLA_PAU_CASE(V)                                                             \
+  case V:                                                                           \
+    if (noise)                                                                      \
+      WalkAll<T, V, kGrad, true>(layout, cfg, pc, x, dy, out, partials, plan, pf);  \
+    else                                                                            \
+      WalkAll<T, V, kGrad, false>(layout, cfg, pc, x, dy, out, partials, plan, pf); \
     break;
   switch (cfg.version) {
     TLA_PAU_CASE(PauVersion::kA)
@@ -300,7 +188,7 @@ void PauForward(const Layout& layout, const PauConfig& cfg, const T* x,
                 const ParallelForBlocks& parallel_for) {
   const BlockPlan plan = MakeBlockPlan(layout);
   if (plan.num_blocks == 0) return;
-  const PreparedCoefs<typename AccOf<T>::type> pc(cfg, layout.channels, numerator, denominator);
+  const auto pc = PrepareCoefs(cfg, layout.channels, numerator, denominator);
   Dispatch<T, false>(layout, cfg, pc, x, nullptr, y, nullptr, plan, parallel_for);
 }
 
@@ -316,7 +204,7 @@ void PauBackward(const Layout& layout, const PauConfig& cfg, const T* dy, const 
   const BlockPlan plan = MakeBlockPlan(layout);
   std::vector<Acc> grads(static_cast<size_t>(C * nc), Acc(0));
   if (plan.num_blocks > 0) {
-    const PreparedCoefs<Acc> pc(cfg, C, numerator, denominator);
+    const auto pc = PrepareCoefs(cfg, C, numerator, denominator);
     ParamGradPartials<Acc> partials(plan.num_blocks, nc, C);
     Dispatch<T, true>(layout, cfg, pc, x, dy, dx, &partials, plan, parallel_for);
     partials.FoldInto(plan.num_blocks, grads.data());
@@ -332,13 +220,12 @@ void PauBackward(const Layout& layout, const PauConfig& cfg, const T* dy, const 
   }
 }
 
-#define TLA_INSTANTIATE_PAU(T)                                                             \
-  template void PauForward<T>(const Layout&, const PauConfig&, const T*,                   \
-                              const AccOf<T>::type*, const AccOf<T>::type*, T*,            \
-                              const ParallelForBlocks&);                                   \
-  template void PauBackward<T>(const Layout&, const PauConfig&, const T*, const T*,        \
-                               const AccOf<T>::type*, const AccOf<T>::type*, T*,           \
-                               AccOf<T>::type*, AccOf<T>::type*, const ParallelForBlocks&);
+#define TLA_INSTANTIATE_PAU(T)                                                                    \
+  template void PauForward<T>(const Layout&, const PauConfig&, const T*, const AccOf<T>::type*,   \
+                              const AccOf<T>::type*, T*, const ParallelForBlocks&);               \
+  template void PauBackward<T>(const Layout&, const PauConfig&, const T*, const T*,               \
+                               const AccOf<T>::type*, const AccOf<T>::type*, T*, AccOf<T>::type*, \
+                               AccOf<T>::type*, const ParallelForBlocks&);
 
 }  // namespace tf_learnact
 

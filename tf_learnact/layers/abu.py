@@ -43,9 +43,9 @@ class ABU(LearnableActivation):
         per_channel: one weight vector per channel along `axis`.
         axis: channel axis (-1 channels-last, 1 channels-first).
         trainable_swish_beta: learn swish's beta (per channel when per-channel).
-        implementation: "auto" (here: the composite twin, measured faster than the
-            current fused CPU op), "op" (the fused op: backward keeps no basis outputs,
-            ~10x less memory) or "composite".
+        implementation: "auto" (the fused op, or the composite twin under XLA or
+            without the op library), "op" (the fused op: faster than the twin under XLA,
+            and backward keeps no basis outputs, ~10x less memory) or "composite".
         initializer: initializer of the blend weights (default: 1/m each).
 
     Call arguments:

@@ -63,10 +63,7 @@ def abu(x, weights, beta=1.0, *, basis, axis: int = -1, implementation: str = "a
     beta = tf.cast(beta, dtype)
     if weights.shape.rank == 2 and beta.shape.rank == 0:
         beta = tf.fill(tf.shape(weights)[:1], beta)
-    # "auto" means the twin here: the fused CPU op evaluates its basis functions with
-    # scalar libm calls and is measured slower than the twin, with or without XLA
-    # (benchmarks/bench_ops.py). "op" selects it for its ~10x lower backward memory.
-    if implementation != "auto" and use_custom_op(implementation):
+    if use_custom_op(implementation):
         return op_library().tf_learnact_abu(x, weights, beta, basis=list(basis), axis=axis)
     return abu_composite(x, weights, beta, basis=basis, axis=axis)
 

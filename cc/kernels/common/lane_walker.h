@@ -1,0 +1,177 @@
+// The lane walk shared by the families whose per-element math is a function of x and
+// a few per-channel coefficients (PAU, ABU): it cuts each block into chunks of kLanes
+// elements, converts storage <-> accumulation type, hands the chunk to the family's
+// evaluator and reduces the evaluator's per-lane gradient sums into the block partials
+// in a fixed order (deterministic, see param_grad.h).
+//
+// Lanes run across elements of one channel (per-layer coefficients, or per-channel with
+// inner > 1: "run mode") or across the channels of one row (channels-last per-channel
+// coefficients: "row mode"), see BlockPlan.
+//
+// An evaluator E provides
+//   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs;
+//   template <bool kLaneCoef> V Eval(int64_t first, V x, V dy, const Acc* cf,
+//                                    int64_t cjs, Acc* g, int64_t gjs) const;
+// Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)]; with kGrad it returns dx
+// and adds d loss / d coef_j of lane l to g[j * gjs + l], otherwise it returns y. Padded
+// lanes see x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of
+// dy * something).
+#ifndef TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
+#define TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "cc/kernels/common/lanes.h"
+#include "cc/kernels/common/layout.h"
+#include "cc/kernels/common/macros.h"
+#include "cc/kernels/common/numeric.h"
+#include "cc/kernels/common/param_grad.h"
+
+namespace tf_learnact {
+
+// Per-channel coefficients of one call in both walking layouts.
+template <typename Acc>
+struct CoefTable {
+  int num_coefs = 0;
+  int64_t channels = 1;
+  std::vector<Acc> by_channel;  // [C][num_coefs]: run mode
+  std::vector<Acc> by_coef;     // [num_coefs][C]: row mode
+
+  // fill(c, row) writes channel c's num_coefs coefficients to row.
+  template <typename Fill>
+  CoefTable(int64_t c, int nc, Fill&& fill)
+      : num_coefs(nc),
+        channels(c),
+        by_channel(static_cast<size_t>(c * nc)),
+        by_coef(by_channel.size()) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      Acc* row = by_channel.data() + ch * nc;
+      fill(ch, row);
+      for (int j = 0; j < nc; ++j) by_coef[j * c + ch] = row[j];
+    }
+  }
+};
+
+template <typename T, typename E>
+struct LaneWalker {
+  using Acc = typename AccOf<T>::type;
+  using Vec = typename LaneVec<Acc>::type;
+  static constexpr bool kGrad = E::kGrad;
+  static constexpr int kMaxCoefs = E::kMaxCoefs;
+
+  const Layout& layout;
+  const CoefTable<Acc>& coefs;
+  const E& eval;
+  const T* x;
+  const T* dy;  // kGrad only
+  T* out;       // y, or dx with kGrad
+
+  // kFull: all kLanes lanes are real elements (compile-time); otherwise lanes >= len
+  // are padded with 0. Full float/double chunks move whole vectors; half types convert
+  // lane by lane.
+  template <bool kFull>
+  TLA_ALWAYS_INLINE Vec LoadLanes(const T* src, int64_t i, int len) const {
+    if constexpr (kFull && std::is_same_v<T, Acc>) return LoadVec<Vec>(src + i);
+    alignas(sizeof(Vec)) Acc lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l) lanes[l] = kFull || l < len ? ToAcc(src[i + l]) : Acc(0);
+    return LoadVec<Vec>(lanes);
+  }
+  template <bool kFull>
+  TLA_ALWAYS_INLINE void StoreLanes(int64_t i, int len, Vec v) const {
+    if constexpr (kFull && std::is_same_v<T, Acc>) {
+      StoreVec(out + i, v);
+    } else {
+      alignas(sizeof(Vec)) Acc lanes[kLanes];
+      StoreVec(lanes, v);
+      for (int l = 0; l < (kFull ? kLanes : len); ++l) out[i + l] = FromAcc<T>(lanes[l]);
+    }
+  }
+
+  template <bool kFull, bool kLaneCoef>
+  TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g,
+                               int64_t gjs) const {
+    const Vec xv = LoadLanes<kFull>(x, i, len);
+    const Vec dyv = kGrad ? LoadLanes<kFull>(dy, i, len) : Vec{};
+    StoreLanes<kFull>(i, len, eval.template Eval<kLaneCoef>(i, xv, dyv, cf, cjs, g, gjs));
+  }
+
+  // Lanes across elements of one channel's run [i, end) with coefficients `row`; the
+  // per-lane gradient sums are reduced into part_c[j * part_cjs] at the end of the run.
+  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, const Acc* row, Acc* part_c,
+                             int64_t part_cjs) const {
+    Acc g[kMaxCoefs * kLanes] = {};
+    for (; i + kLanes <= end; i += kLanes) Chunk<true, false>(i, kLanes, row, 1, g, kLanes);
+    if (i < end) Chunk<false, false>(i, static_cast<int>(end - i), row, 1, g, kLanes);
+    if (kGrad) {
+      for (int j = 0; j < coefs.num_coefs; ++j) {
+        Acc s = Acc(0);
+        for (int l = 0; l < kLanes; ++l) s += g[j * kLanes + l];
+        part_c[j * part_cjs] += s;
+      }
+    }
+  }
+
+  // Lanes across the channels of one row starting at element `base` (channels-last):
+  // coefficients and gradient partials are read and accumulated as [coef][channel].
+  TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
+    const int64_t C = coefs.channels;
+    const Acc* by_coef = coefs.by_coef.data();
+    int64_t c0 = 0;
+    for (; c0 + kLanes <= C; c0 += kLanes)
+      Chunk<true, true>(base + c0, kLanes, by_coef + c0, C, part + c0, C);
+    if (c0 < C) {  // channel tail: padded local coefficients and partials
+      const int len = static_cast<int>(C - c0);
+      Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
+      for (int j = 0; j < coefs.num_coefs; ++j)
+        for (int l = 0; l < kLanes; ++l)
+          cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
+      Chunk<false, true>(base + c0, len, cf, kLanes, g, kLanes);
+      if (kGrad)
+        for (int j = 0; j < coefs.num_coefs; ++j)
+          for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
+    }
+  }
+};
+
+// One block: the clone attribute compiles it (and everything inlined into it) for
+// AVX2+FMA and for baseline x86-64, picked at load time.
+template <typename W>
+TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t b,
+                                     typename W::Acc* part) {
+  const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
+  if (plan.row_mode) {
+    for (int64_t r = u0; r < u1; ++r) w.Row(r * plan.unit, part);
+    return;
+  }
+  const Layout& lay = w.layout;
+  const int64_t C = w.coefs.channels;
+  for (int64_t i = u0; i < u1;) {
+    const int64_t run = i / lay.inner;
+    const int64_t c = run % lay.channels;
+    const int64_t end = std::min(u1, (run + 1) * lay.inner);
+    const auto* row = w.coefs.by_channel.data() + c * w.coefs.num_coefs;
+    w.Run(i, end, row, W::kGrad ? part + c : nullptr, C);
+    i = end;
+  }
+}
+
+// Walks every block of x (and dy) with evaluator `eval`, writing out; with E::kGrad the
+// per-block gradient partials go to `partials` (to be folded by the caller).
+template <typename T, typename E>
+void WalkLanes(const Layout& layout, const CoefTable<typename AccOf<T>::type>& coefs, const E& eval,
+               const T* x, const T* dy, T* out,
+               ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
+               const ParallelForBlocks& parallel_for) {
+  const LaneWalker<T, E> w{layout, coefs, eval, x, dy, out};
+  parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b)
+      WalkLaneBlock(w, plan, b, E::kGrad ? partials->block(b) : nullptr);
+  });
+}
+
+}  // namespace tf_learnact
+
+#endif  // TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
