@@ -1,6 +1,7 @@
 """Trains a LeNet-style CNN with PAU activations on handwritten digits, compares it with
-the same network using ReLU, exports the PAU model as a SavedModel and serves it from a
-fresh process.
+the same network using ReLU, plots the learned activations, exports the PAU model as a
+SavedModel (with the fused ops, and portable: stock TensorFlow only) and serves both from
+fresh processes.
 
 Data: keras.datasets.mnist when it can be downloaded (or is cached), otherwise the 8x8
 digits that scikit-learn ships; the choice is printed.
@@ -81,12 +82,34 @@ import os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np, tensorflow as tf
 import tf_learnact  # registers the custom ops the SavedModel uses
-served = tf.saved_model.load({export_dir!r})
+served = tf_learnact.load_saved_model({export_dir!r})
 images = np.load({images!r})
 logits = served.serve(tf.constant(images)).numpy()
 print("fresh process predicts", logits.argmax(-1).tolist())
 print("bit-identical to the trained model:", bool(np.array_equal(logits, np.load({expected!r}))))
 """
+
+SERVE_PORTABLE_CODE = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, tensorflow as tf  # no tf_learnact: the portable export needs none
+served = tf.saved_model.load({export_dir!r})
+logits = served.serve(tf.constant(np.load({images!r}))).numpy()
+print("portable export, tf_learnact imported:", "tf_learnact" in sys.modules,
+      "max |difference|:", float(np.max(np.abs(logits - np.load({expected!r})))))
+"""
+
+
+def run_fresh(code: str, cwd: pathlib.Path) -> bool:
+    """Runs `code` in a fresh interpreter, prints its output, says whether it succeeded."""
+    # Started in the export folder: `python -c` puts its working directory first on
+    # sys.path, and a source checkout there would shadow the installed package.
+    command = [sys.executable, "-c", textwrap.dedent(code)]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+    print(proc.stdout.strip())
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+    return proc.returncode == 0
 
 
 def main() -> int:
@@ -108,27 +131,25 @@ def main() -> int:
 
     pau_model = results["PAU"][0]
     out = args.out or pathlib.Path(tempfile.mkdtemp(prefix="tf_learnact_example_"))
-    export_dir = out / "pau_lenet"
-    pau_model.export(str(export_dir), verbose=False)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        tf_learnact.plot_activations(pau_model, out / "activations.png", data=test_data[0][:256])
+        print(f"learned activations plotted to {out / 'activations.png'}")
+    except ImportError as err:  # matplotlib is optional
+        print(f"no plot: {err}")
+    export_dir = tf_learnact.export_saved_model(pau_model, out / "pau_lenet")
+    portable_dir = tf_learnact.export_saved_model(pau_model, out / "pau_lenet_portable", portable=True)
     images = test_data[0][:8]
     np.save(out / "images.npy", images)
-    np.save(out / "expected.npy", pau_model.predict(images, verbose=0))
+    np.save(out / "expected.npy", pau_model.predict(images, batch_size=len(images), verbose=0))
     print(
-        f"exported SavedModel to {export_dir}; labels of the first 8 test images: {test_data[1][:8].tolist()}"
+        f"exported SavedModels to {export_dir} and {portable_dir}; "
+        f"labels of the first 8 test images: {test_data[1][:8].tolist()}"
     )
-    code = SERVE_CODE.format(
-        export_dir=str(export_dir), images=str(out / "images.npy"), expected=str(out / "expected.npy")
-    )
-    # Started in the export folder: `python -c` puts its working directory first on
-    # sys.path, and a source checkout there would shadow the installed package.
-    served = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=out
-    )
-    print(served.stdout.strip())
-    if served.returncode != 0:
-        print(served.stderr[-3000:], file=sys.stderr)
-        return 1
-    return 0
+    files = {"images": str(out / "images.npy"), "expected": str(out / "expected.npy")}
+    ok = run_fresh(SERVE_CODE.format(export_dir=str(export_dir), **files), out)
+    ok = run_fresh(SERVE_PORTABLE_CODE.format(export_dir=str(portable_dir), **files), out) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

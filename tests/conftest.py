@@ -45,8 +45,8 @@ def assert_close(actual, expected, rtol, atol_scale=1.0, err_msg=""):
     assert np.all(err <= bound), f"{err_msg} max excess {np.max(err - bound):.3g} (rtol {rtol})"
 
 
-def run_fresh_python(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
-    """Runs `code` in a fresh interpreter (nothing imported) and returns its stdout.
+def run_fresh(args: list[str], env_extra: dict | None = None, timeout: int = 300):
+    """Runs `python args...` in a fresh interpreter; returns the CompletedProcess.
 
     It starts in a neutral directory: `python -c` puts the working directory first on
     sys.path, and a source checkout there would shadow the installed package.
@@ -54,13 +54,50 @@ def run_fresh_python(code: str, env_extra: dict | None = None, timeout: int = 30
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
     if env.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep))
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+    return subprocess.run(
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=timeout,
         cwd=tempfile.gettempdir(),
     )
+
+
+def run_fresh_python(code: str, env_extra: dict | None = None, timeout: int = 300) -> str:
+    """Runs `code` in a fresh interpreter (nothing imported) and returns its stdout."""
+    proc = run_fresh(["-c", textwrap.dedent(code)], env_extra, timeout)
     assert proc.returncode == 0, f"fresh process failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return proc.stdout
+
+
+def build_mixed_model(seed: int = 0):
+    """A small CNN with every family (per-channel PAU, PWLU, ABU, RPAU), trained one
+    epoch, and its inputs: the model the export, inspection and CLI tests share."""
+    import keras  # noqa: PLC0415
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 3), name="image")  # the serving signature's input name
+    h = keras.layers.Conv2D(6, 3, padding="same")(inp)
+    h = tf_learnact.PAU(per_channel=True, name="pau")(h)
+    h = keras.layers.Conv2D(6, 3, padding="same")(h)
+    h = tf_learnact.PWLU(per_channel=True, name="pwlu")(h)
+    h = keras.layers.Conv2D(6, 3, padding="same")(h)
+    h = tf_learnact.ABU(name="abu")(h)
+    h = tf_learnact.RPAU(noise=0.01, name="rpau", seed=7)(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    model = keras.Model(inp, keras.layers.Dense(3)(h))
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(16, 8, 8, 3)).astype("float32")
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
+    model.fit(x, rng.normal(size=(16, 3)), epochs=2, batch_size=8, verbose=0)
+    return model, x
+
+
+@pytest.fixture(scope="session")
+def mixed_model(tmp_path_factory):
+    """(model, inputs, path of its .keras file)."""
+    model, x = build_mixed_model()
+    path = tmp_path_factory.mktemp("mixed") / "model.keras"
+    model.save(path)
+    return model, x, path

@@ -204,7 +204,10 @@ def test_nan_and_inf_inputs_match_the_twin(basis, dtype):
     w, beta = tf.ones((1,), pdt), tf.constant(1.0, pdt)
     y_op = abu(x, w, beta, basis=(basis,), implementation="op")
     y_twin = abu(x, w, beta, basis=(basis,), implementation="composite")
-    np.testing.assert_array_equal(as_float64(y_op), as_float64(y_twin), err_msg=basis)
+    got, want = as_float64(y_op), as_float64(y_twin)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite], err_msg=basis)  # NaN, +-Inf exactly
+    assert_close(got[finite], want[finite], TWIN_RTOL[dtype], err_msg=basis)
 
 
 @requires_ops

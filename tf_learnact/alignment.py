@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
+from tf_learnact.inspection import record_layer_inputs
 from tf_learnact.layers.base import find_layers
 from tf_learnact.layers.pwlu import PWLU
 
@@ -28,38 +28,12 @@ def alignment_iou(model, data, max_batches: int | None = None) -> dict[str, np.n
         {layer name: IOU per unit} (one value per channel when per-channel).
     """
     layers = find_layers(model, PWLU)
-    seen: dict[str, list[np.ndarray]] = {layer.name: [] for layer in layers}
-    originals = {}
-    for layer in layers:
-        originals[layer.name] = layer.call
-
-        def recording_call(inputs, *args, _layer=layer, **kwargs):
-            seen[_layer.name].append(_units_last(_layer, np.asarray(inputs, np.float64)))
-            return originals[_layer.name](inputs, *args, **kwargs)
-
-        layer.call = recording_call
-    try:
-        batches = data if isinstance(data, tf.data.Dataset) else [data]
-        for i, batch in enumerate(batches):
-            if max_batches is not None and i >= max_batches:
-                break
-            inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-            model(inputs, training=False)
-    finally:
-        for layer in layers:
-            del layer.call  # back to the class's method
+    seen = record_layer_inputs(model, layers, data, max_batches)
     result = {}
     for layer in layers:
-        x = np.concatenate(seen[layer.name], axis=0)
+        x = seen[layer.name]
         low, high = np.percentile(x, 5, axis=0), np.percentile(x, 95, axis=0)
         result[layer.name] = np.atleast_1d(
             interval_iou(layer.left_bound.numpy(), layer.right_bound.numpy(), low, high)
         )
     return result
-
-
-def _units_last(layer: PWLU, x: np.ndarray) -> np.ndarray:
-    """Inputs as [samples, units] (per channel) or [samples] (per layer)."""
-    if not layer.per_channel:
-        return x.reshape(-1)
-    return np.moveaxis(x, layer.axis, -1).reshape(-1, x.shape[layer.axis])

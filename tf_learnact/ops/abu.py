@@ -15,7 +15,6 @@ from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.library import op_library
 
-_SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 _GELU_C, _GELU_A = math.sqrt(2.0 / math.pi), 0.044715
 
 
@@ -25,15 +24,16 @@ def _gelu_tanh(x, beta):
     return tf.where(tf.abs(x) > 10.0, tf.nn.relu(x), inner)
 
 
-# Stable forms, as in cc/kernels/abu_kernels.cc. beta is used by swish only.
+# Stable forms, as in cc/kernels/abu_kernels.cc, from ops that TFLite and ONNX converters
+# know (tf.nn.elu rather than expm1). beta is used by swish only.
 BASIS_FUNCTIONS = {
     "tanh": lambda x, beta: tf.tanh(x),
-    "elu": lambda x, beta: tf.where(x > 0, x, tf.math.expm1(tf.minimum(x, 0.0))),
+    "elu": lambda x, beta: tf.nn.elu(x),
     "relu": lambda x, beta: tf.nn.relu(x),
     "identity": lambda x, beta: x,
     "swish": lambda x, beta: x * tf.sigmoid(beta * x),
     "sigmoid": lambda x, beta: tf.sigmoid(x),
-    "selu": lambda x, beta: _SELU_SCALE * tf.where(x > 0, x, _SELU_ALPHA * tf.math.expm1(tf.minimum(x, 0.0))),
+    "selu": lambda x, beta: tf.nn.selu(x),
     "leaky_relu": lambda x, beta: tf.where(x > 0, x, 0.01 * x),
     "softplus": lambda x, beta: tf.nn.softplus(x),  # stable, gradient sigmoid(x) (also at 0)
     "gelu": _gelu_tanh,

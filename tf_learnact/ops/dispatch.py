@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import control_flow_util
 
 from tf_learnact.ops.library import op_library, ops_available
 
 IMPLEMENTATIONS = ("auto", "op", "composite")
+
+_composite_only = contextvars.ContextVar("tf_learnact_composite_only", default=False)
+
+
+@contextlib.contextmanager
+def composite_only():
+    """Within this context every layer and op function builds its stock-TensorFlow twin,
+    whatever its `implementation` (portable exports trace under it)."""
+    token = _composite_only.set(True)
+    try:
+        yield
+    finally:
+        _composite_only.reset(token)
 
 
 def check_implementation(implementation: str) -> str:
@@ -28,6 +44,10 @@ def tracing_under_xla() -> bool:
 
 def use_custom_op(implementation: str) -> bool:
     """Whether this call should run the custom op (else the composite twin)."""
+    if _composite_only.get():
+        if implementation not in IMPLEMENTATIONS:
+            check_implementation(implementation)
+        return False
     check_implementation(implementation)
     if implementation == "composite":
         return False
