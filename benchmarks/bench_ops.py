@@ -1,8 +1,11 @@
-"""Custom ops on the CPU: op vs composite twin (tf.function) vs twin under XLA vs the
-memory-bandwidth floor, forward and forward+backward, per layer and per channel.
-Prints medians and ratios.
+"""Custom ops on the CPU: op vs composite twin (tf.function) vs twin under XLA vs
+tf.nn.relu vs the memory-bandwidth floor, forward and forward+backward, per layer and per
+channel, float32 and bfloat16. Prints medians, ratios, and whether each op meets the
+targets (forward <= 0.9x XLA and <= 1.3x the copy; forward+backward <= 0.2x XLA and
+<= 1.3x the floor of 20 bytes/element at float32, 10 at bfloat16).
 
-    python benchmarks/bench_ops.py [--family pau|pwlu|abu|all] [--elements 16777216] [--repeats 15]
+    python benchmarks/bench_ops.py [--family pau|pwlu|abu|all] [--dtypes float32,bfloat16]
+                                   [--elements 16777216] [--repeats 9]
 
 The allocator is set to BFC (TF_CPU_ALLOCATOR_USE_BFC=true) unless the environment says
 otherwise: TensorFlow's default CPU allocator page-faults on every large output, which
@@ -73,6 +76,10 @@ def median_ms(fn, repeats: int) -> float:
     return 1e3 * statistics.median(times)
 
 
+# Targets per pass: (max op/XLA, max op/floor).
+TARGETS = {"fwd": (0.9, 1.3), "fwd+bwd": (0.2, 1.3)}
+
+
 def make_fns(apply, implementation, jit, x, params, dy):
     def forward():
         return apply(x, params, implementation)
@@ -88,54 +95,67 @@ def make_fns(apply, implementation, jit, x, params, dy):
     return (lambda: first_element(fwd())), (lambda: first_element(bwd()[0]))
 
 
+def relu_apply(x, params, implementation):
+    return tf.nn.relu(x)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--elements", type=int, default=1 << 24)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--channels", type=int, default=64, help="per-channel case, channels-last")
     parser.add_argument("--family", choices=[*FAMILIES, "all"], default="all")
+    parser.add_argument("--dtypes", default="float32,bfloat16", help="comma-separated input dtypes")
     args = parser.parse_args()
 
     print(
         f"TF {tf.__version__}, ops live: {tf_learnact.ops_available()}, "
         f"TF_CPU_ALLOCATOR_USE_BFC={os.environ['TF_CPU_ALLOCATOR_USE_BFC']}, "
-        f"{args.elements} float32 elements, {os.cpu_count()} cores"
-    )
-    rows = args.elements // args.channels
-    x = tf.random.stateless_normal((rows, args.channels), (1, 2))
-    dy = tf.random.stateless_normal((rows, args.channels), (3, 4))
-
-    copy = tf.function(lambda: x * 2.0)  # a real copy: x * 1.0 and Copy are elided
-    copy_ms = median_ms(lambda: first_element(copy()), args.repeats)
-    floor_fwd, floor_fb = copy_ms, copy_ms * 20 / 8  # bytes per element: 8 fwd, 20 fwd+bwd
-    print(
-        f"memory copy (x*2, 8 B/elem): {copy_ms:.2f} ms = {8 * args.elements / copy_ms / 1e6:.1f} GB/s; "
-        f"fwd+bwd floor (20 B/elem) {floor_fb:.2f} ms"
+        f"{args.elements} elements, {os.cpu_count()} cores, median of {args.repeats}"
     )
     header = (
-        f"{'case':32s} {'pass':8s} {'op ms':>8s} {'twin ms':>8s} {'XLA ms':>8s} "
-        f"{'op/twin':>8s} {'op/XLA':>8s} {'op/floor':>9s}"
+        f"{'case':30s} {'dtype':8s} {'pass':8s} {'op ms':>8s} {'twin ms':>8s} {'XLA ms':>8s} {'relu ms':>8s} "
+        f"{'op/twin':>8s} {'op/XLA':>7s} {'op/floor':>8s} {'target':>7s}"
     )
-    print(header)
-    print("-" * len(header))
     families = list(FAMILIES) if args.family == "all" else [args.family]
-    for family in families:
-        for label, channels in [("per-layer", None), (f"per-channel (C={args.channels})", args.channels)]:
-            params, apply = FAMILIES[family](channels)
-            timings = {}
-            for name, impl, jit in [
-                ("op", "op", False),
-                ("twin", "composite", False),
-                ("xla", "composite", True),
-            ]:
-                fwd, fb = make_fns(apply, impl, jit, x, params, dy)
-                timings[name] = (median_ms(fwd, args.repeats), median_ms(fb, args.repeats))
-            for k, (pass_name, floor) in enumerate([("fwd", floor_fwd), ("fwd+bwd", floor_fb)]):
-                op, twin, xla = (timings[n][k] for n in ("op", "twin", "xla"))
-                print(
-                    f"{family.upper() + ' ' + label:32s} {pass_name:8s} {op:8.2f} {twin:8.2f} {xla:8.2f} "
-                    f"{op / twin:8.3f} {op / xla:8.3f} {op / floor:9.2f}"
-                )
+    rows = args.elements // args.channels
+    for dtype_name in args.dtypes.split(","):
+        dtype = tf.as_dtype(dtype_name)
+        x = tf.cast(tf.random.stateless_normal((rows, args.channels), (1, 2)), dtype)
+        dy = tf.cast(tf.random.stateless_normal((rows, args.channels), (3, 4)), dtype)
+        copy = tf.function(lambda x=x: x * 2)  # a real copy: x * 1 and Copy are elided
+        copy_ms = median_ms(lambda copy=copy: first_element(copy()), args.repeats)
+        nbytes = dtype.size
+        floors = {"fwd": copy_ms, "fwd+bwd": copy_ms * 5 / 2}  # bytes/element: 2 vs 5 tensor passes
+        print(
+            f"\n{dtype_name}: memory copy (x*2, {2 * nbytes} B/elem) {copy_ms:.2f} ms = "
+            f"{2 * nbytes * args.elements / copy_ms / 1e6:.1f} GB/s; fwd+bwd floor ({5 * nbytes} B/elem) "
+            f"{floors['fwd+bwd']:.2f} ms"
+        )
+        print(header)
+        print("-" * len(header))
+        relu = [median_ms(f, args.repeats) for f in make_fns(relu_apply, "composite", False, x, [], dy)]
+        for family in families:
+            for label, channels in [("per-layer", None), (f"per-channel (C={args.channels})", args.channels)]:
+                params, apply = FAMILIES[family](channels)
+                timings = {}
+                for name, impl, jit in [
+                    ("op", "op", False),
+                    ("twin", "composite", False),
+                    ("xla", "composite", True),
+                ]:
+                    fwd, fb = make_fns(apply, impl, jit, x, params, dy)
+                    timings[name] = (median_ms(fwd, args.repeats), median_ms(fb, args.repeats))
+                for k, pass_name in enumerate(("fwd", "fwd+bwd")):
+                    op, twin, xla = (timings[n][k] for n in ("op", "twin", "xla"))
+                    max_xla, max_floor = TARGETS[pass_name]
+                    met = op / xla <= max_xla and op / floors[pass_name] <= max_floor
+                    case = f"{family.upper()} {label}"
+                    print(
+                        f"{case:30s} {dtype_name:8s} {pass_name:8s} {op:8.2f} {twin:8.2f} "
+                        f"{xla:8.2f} {relu[k]:8.2f} {op / twin:8.3f} {op / xla:7.3f} "
+                        f"{op / floors[pass_name]:8.2f} {'met' if met else 'MISSED':>7s}"
+                    )
 
 
 if __name__ == "__main__":

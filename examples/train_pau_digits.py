@@ -12,70 +12,17 @@ digits that scikit-learn ships; the choice is printed.
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import common  # first: quiets TensorFlow's C++ logging before it loads
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import tf_learnact  # noqa: E402
-
-
-def load_digits() -> tuple[str, tuple, tuple]:
-    """(name, (x_train, y_train), (x_test, y_test)), images as float32 NHWC in [0, 1]."""
-    socket.setdefaulttimeout(10)  # an offline machine fails fast instead of hanging
-    try:
-        (x_tr, y_tr), (x_te, y_te) = keras.datasets.mnist.load_data()
-        name = "MNIST (keras.datasets.mnist)"
-        x_tr, x_te = x_tr[..., None] / 255.0, x_te[..., None] / 255.0
-    except Exception as err:  # noqa: BLE001 - any download failure selects the fallback
-        from sklearn.datasets import load_digits as sk_digits
-
-        print(f"MNIST unavailable ({type(err).__name__}); using scikit-learn's 8x8 digits")
-        digits = sk_digits()
-        x = digits.images[..., None] / 16.0
-        rng = np.random.default_rng(0)
-        order = rng.permutation(len(x))
-        x, y = x[order], digits.target[order]
-        split = int(0.8 * len(x))
-        (x_tr, y_tr), (x_te, y_te) = (x[:split], y[:split]), (x[split:], y[split:])
-        name = "scikit-learn digits (8x8, 1437 train / 360 test)"
-    return name, (x_tr.astype("float32"), y_tr), (x_te.astype("float32"), y_te)
-
-
-def lenet(input_shape, activation) -> keras.Model:
-    """LeNet-5 layout (conv 6, conv 16, dense 120, 84), 'same' padding so small images fit."""
-    act = activation if callable(activation) else (lambda: keras.layers.Activation(activation))
-    inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.Conv2D(6, 5, padding="same")(inputs)
-    x = keras.layers.MaxPooling2D()(act()(x))
-    x = keras.layers.Conv2D(16, 5, padding="same")(x)
-    x = keras.layers.MaxPooling2D()(act()(x))
-    x = keras.layers.Flatten()(x)
-    x = act()(keras.layers.Dense(120)(x))
-    x = act()(keras.layers.Dense(84)(x))
-    return keras.Model(inputs, keras.layers.Dense(10, name="logits")(x))
-
-
-def train(model, train_data, test_data, epochs) -> tuple[float, float]:
-    model.compile(
-        optimizer=keras.optimizers.Adam(2e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    model.fit(*train_data, epochs=epochs, batch_size=64, verbose=0)
-    seconds = time.perf_counter() - start
-    return model.evaluate(*test_data, verbose=0)[1], seconds
-
+import tf_learnact
 
 SERVE_CODE = """
 import os
@@ -118,15 +65,15 @@ def main() -> int:
     parser.add_argument("--out", type=pathlib.Path, default=None, help="export directory (default: temp)")
     args = parser.parse_args()
 
-    name, train_data, test_data = load_digits()
+    name, train_data, test_data = common.load_digits()
     epochs = args.epochs or (3 if name.startswith("MNIST") else 40)
     print(f"data: {name}; {epochs} epochs; custom ops live: {tf_learnact.ops_available()}")
 
     results = {}
     for label, activation in [("ReLU", "relu"), ("PAU", lambda: tf_learnact.PAU())]:
         keras.utils.set_random_seed(0)
-        model = lenet(train_data[0].shape[1:], activation)
-        results[label] = (model, *train(model, train_data, test_data, epochs))
+        model = common.lenet(train_data[0].shape[1:], activation)
+        results[label] = (model, *common.train(model, train_data, test_data, epochs))
         print(f"{label:5s} test accuracy {results[label][1]:.4f}  ({results[label][2]:.1f} s training)")
 
     pau_model = results["PAU"][0]
