@@ -1,5 +1,5 @@
 """PAU initial coefficients: the paper's Table 6 and a least-squares fit for any
-function, degrees and version, plus the NumPy float64 reference of the PAU formula.
+function, degrees and version.
 
 Table 6 was fitted for the denominator form Q = 1 + sum |b_k| |x|^k (version "A", the
 form of the PAU authors' code). It is used as-is for orders (5, 4) in every version
@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tf_learnact.activations import NAMED_FUNCTIONS
+from tf_learnact.numpy_reference import pau_numpy
 from tf_learnact.ops.pau import MAX_DEGREE, check_version, denominator_size
 
 DEFAULT_RANGE = (-3.0, 3.0)
@@ -50,42 +51,6 @@ INIT_MAX_ERROR = {
     "identity": 1e-6,
     "gelu": 0.005,
 }
-
-
-def pau_numpy(x, numerator, denominator, version: str = "B"):
-    """Reference PAU in float64 by direct power sums (per-layer coefficients).
-
-    Returns (y, dy/dx, dy/d numerator [..., m+1], dy/d denominator [..., nd]), the
-    parameter derivatives per element, following the paper's Sec. 2.2 with sign(0) = 0.
-    """
-    check_version(version)
-    x = np.asarray(x, np.float64)
-    a = np.asarray(numerator, np.float64)
-    b = np.asarray(denominator, np.float64)
-    m = a.size - 1
-    powers_x = x[..., None] ** np.arange(max(m, b.size) + 1)
-    p = powers_x[..., : m + 1] @ a
-    dp = powers_x[..., :m] @ (a[1:] * np.arange(1, m + 1)) if m else np.zeros_like(x)
-    if version == "A":
-        ks = np.arange(1, b.size + 1)
-        ax = np.abs(x)[..., None] ** ks
-        q = 1.0 + ax @ np.abs(b)
-        dq = np.sign(x) * ((np.abs(x)[..., None] ** (ks - 1)) @ (np.abs(b) * ks))
-        dq_db = np.sign(b) * ax
-    else:
-        ks = np.arange(b.size) if version == "C" else np.arange(1, b.size + 1)
-        xk = x[..., None] ** ks
-        d = xk @ b
-        dd = (x[..., None] ** np.maximum(ks - 1, 0)) @ (b * ks)
-        s = np.ones_like(d) if version == "N" else np.sign(d)
-        q = (0.1 if version == "C" else 1.0) + (d if version == "N" else np.abs(d))
-        dq = s * dd
-        dq_db = s[..., None] * xk
-    y = p / q
-    dx = (dp - dq * y) / q
-    d_num = powers_x[..., : m + 1] / q[..., None]
-    d_den = -(y / q)[..., None] * dq_db
-    return y, dx, d_num, d_den
 
 
 def _linearised_start(x, f, m: int, n: int, version: str) -> np.ndarray:
