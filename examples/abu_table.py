@@ -11,8 +11,6 @@ Offline the 8x8 scikit-learn digits stand in for CIFAR-10 (printed).
 
 from __future__ import annotations
 
-import argparse
-
 import common  # first: quiets TensorFlow's C++ logging before it loads
 import keras
 
@@ -52,22 +50,13 @@ def configurations():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=common.DATASETS, default="cifar10")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser = common.experiment_parser(__doc__, "cifar10", 15)
     args = parser.parse_args()
     name, train_data, test_data = common.load_digits(args.dataset)
     print(f"data: {name}; half-width SMCN, Adam 1e-3; {args.epochs} epochs; {args.seeds} seeds")
-    rows = []
-    for label, activation in configurations():
-        accuracies = []
-        for seed in range(args.seeds):
-            keras.utils.set_random_seed(seed)
-            model = smcn(train_data[0].shape[1:], activation)
-            accuracies.append(common.train(model, train_data, test_data, args.epochs, learning_rate=1e-3)[0])
-        rows.append((label, common.mean_std(accuracies)))
-        print(f"{label:14s} {rows[-1][1]}", flush=True)
+    rows = common.accuracy_rows(
+        configurations(), smcn, train_data, test_data, args.epochs, args.seeds, learning_rate=1e-3
+    )
     common.print_table(
         f"SMCN on {name}, test accuracy (mean +- std over {args.seeds} seeds)",
         ("activation", "accuracy"),

@@ -4,6 +4,7 @@ mean +- std over seeds."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import statistics
@@ -47,6 +48,15 @@ def load_digits(dataset: str = "mnist") -> tuple[str, tuple, tuple]:
     return name, (x[:split].astype("float32"), y[:split]), (x[split:].astype("float32"), y[split:])
 
 
+def experiment_parser(doc: str, dataset: str, epochs: int) -> argparse.ArgumentParser:
+    """The options every experiment script shares: --dataset, --seeds, --epochs."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--dataset", choices=DATASETS, default=dataset)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    return parser
+
+
 def as_factory(activation):
     """A zero-argument layer factory from a Keras activation name or a factory."""
     return activation if callable(activation) else (lambda: keras.layers.Activation(activation))
@@ -77,6 +87,21 @@ def train(model, train_data, test_data, epochs: int, callbacks=(), learning_rate
     model.fit(*train_data, epochs=epochs, batch_size=64, verbose=0, callbacks=list(callbacks))
     seconds = time.perf_counter() - start
     return model.evaluate(*test_data, verbose=0)[1], seconds
+
+
+def accuracy_rows(configurations, build_model, train_data, test_data, epochs: int, seeds: int, **train_kw):
+    """[(label, "mean +- std")] of the test accuracy over `seeds` runs of each
+    (label, activation) in `configurations`, printing each row as it completes."""
+    rows = []
+    for label, activation in configurations:
+        accuracies = []
+        for seed in range(seeds):
+            keras.utils.set_random_seed(seed)
+            model = build_model(train_data[0].shape[1:], activation)
+            accuracies.append(train(model, train_data, test_data, epochs, **train_kw)[0])
+        rows.append((label, mean_std(accuracies)))
+        print(f"{label:14s} {rows[-1][1]}", flush=True)
+    return rows
 
 
 def mean_std(values) -> str:

@@ -8,8 +8,6 @@ Offline the 8x8 scikit-learn digits stand in for MNIST (printed).
 
 from __future__ import annotations
 
-import argparse
-
 import common  # first: quiets TensorFlow's C++ logging before it loads
 import keras
 
@@ -35,24 +33,13 @@ ACTIVATIONS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=common.DATASETS, default="mnist")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser = common.experiment_parser(__doc__, "mnist", 20)
     args = parser.parse_args()
     name, train_data, test_data = common.load_digits(args.dataset)
     print(f"data: {name}; LeNet; {args.epochs} epochs; {args.seeds} seeds")
-    rows = []
-    for label, activation in ACTIVATIONS.items():
-        accuracies = []
-        for seed in range(args.seeds):
-            keras.utils.set_random_seed(seed)
-            accuracy, _ = common.train(
-                common.lenet(train_data[0].shape[1:], activation), train_data, test_data, args.epochs
-            )
-            accuracies.append(accuracy)
-        rows.append((label, common.mean_std(accuracies)))
-        print(f"{label:14s} {rows[-1][1]}", flush=True)
+    rows = common.accuracy_rows(
+        ACTIVATIONS.items(), common.lenet, train_data, test_data, args.epochs, args.seeds
+    )
     common.print_table(
         f"LeNet on {name}, test accuracy (mean +- std over {args.seeds} seeds)",
         ("activation", "accuracy"),

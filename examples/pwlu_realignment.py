@@ -10,8 +10,6 @@ Offline the 8x8 scikit-learn digits stand in for MNIST (printed).
 
 from __future__ import annotations
 
-import argparse
-
 import common  # first: quiets TensorFlow's C++ logging before it loads
 import keras
 import numpy as np
@@ -33,10 +31,7 @@ def run(train_data, test_data, per_channel: bool, realign: bool, args, seed: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=common.DATASETS, default="mnist")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser = common.experiment_parser(__doc__, "mnist", 20)
     parser.add_argument("--phase1-epochs", type=int, default=2)
     parser.add_argument("--fix", type=float, default=10.0, help="fix-init bounds [-x, x]")
     args = parser.parse_args()
