@@ -306,3 +306,24 @@ def test_works_in_tf_function_and_eager_alike():
     eager = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, tf.ones_like(x))
     for a, b in zip(step(x, num, den), eager, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@requires_ops
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16], ids=["float16", "bfloat16"])
+def test_half_types_round_exactly_like_tensorflow_casts(dtype):
+    """Every 16-bit pattern through y = c x (a linear PAU): the op's whole-vector
+    conversions round like TensorFlow's float32 -> half casts, NaN and overflow to Inf
+    included (x = +-Inf itself gives NaN: the denominator holds 0 * Inf)."""
+    bits = np.arange(2**16, dtype=np.uint16)
+    x = tf.bitcast(tf.constant(bits), dtype)
+    c = 1.0 + 2.0**-8  # the product is exact in float32; rounding it to 16 bits is the test
+    y = pau(x, [0.0, c], [0.0], version="N", implementation="op")
+    want = tf.cast(tf.cast(x, tf.float32) * c, dtype)
+    # Compared as float32 values (exact for 16-bit types); -0 == +0: the numerator's a_0 + c x
+    # turns c * -0 into +0.
+    got_values, want_values = tf.cast(y, tf.float32).numpy(), tf.cast(want, tf.float32).numpy()
+    finite_x = np.isfinite(tf.cast(x, tf.float32).numpy())
+    nan = np.isnan(tf.cast(want, tf.float32).numpy())
+    np.testing.assert_array_equal(np.isnan(tf.cast(y, tf.float32).numpy())[finite_x], nan[finite_x])
+    keep = finite_x & ~nan
+    np.testing.assert_array_equal(got_values[keep], want_values[keep])

@@ -55,6 +55,34 @@ struct CoefTable {
   }
 };
 
+// Whole-vector conversions between 16-bit storage and float lanes (the scalar ToAcc /
+// FromAcc per lane were measured at over half of the bfloat16 forward): the same
+// rounding as numeric.h (round to nearest even, NaN kept quiet).
+struct HalfLanes {
+  using Vec = LaneVec<float>::type;
+  typedef uint16_t U16 __attribute__((vector_size(kLanes * 2), aligned(2), may_alias));
+  typedef uint32_t U32 __attribute__((vector_size(kLanes * 4)));
+  typedef _Float16 F16 __attribute__((vector_size(kLanes * 2), aligned(2), may_alias));
+
+  static TLA_ALWAYS_INLINE Vec FromBFloat16(const BFloat16* p) {
+    const U32 wide = __builtin_convertvector(*reinterpret_cast<const U16*>(p), U32) << 16;
+    return __builtin_bit_cast(Vec, wide);
+  }
+  static TLA_ALWAYS_INLINE void ToBFloat16(BFloat16* p, Vec v) {
+    const U32 u = __builtin_bit_cast(U32, v);
+    const U32 rounded = (u + 0x7fffU + ((u >> 16) & 1U)) >> 16;
+    const U32 quiet_nan = (u >> 16) | 0x40U;
+    const U32 bits = (u & 0x7fffffffU) > 0x7f800000U ? quiet_nan : rounded;
+    *reinterpret_cast<U16*>(p) = __builtin_convertvector(bits, U16);
+  }
+  static TLA_ALWAYS_INLINE Vec FromHalf(const Half16* p) {
+    return __builtin_convertvector(*reinterpret_cast<const F16*>(p), Vec);
+  }
+  static TLA_ALWAYS_INLINE void ToHalf(Half16* p, Vec v) {
+    *reinterpret_cast<F16*>(p) = __builtin_convertvector(v, F16);
+  }
+};
+
 template <typename T, typename E>
 struct LaneWalker {
   using Acc = typename AccOf<T>::type;
@@ -75,6 +103,8 @@ struct LaneWalker {
   template <bool kFull>
   TLA_ALWAYS_INLINE Vec LoadLanes(const T* src, int64_t i, int len) const {
     if constexpr (kFull && std::is_same_v<T, Acc>) return LoadVec<Vec>(src + i);
+    if constexpr (kFull && std::is_same_v<T, BFloat16>) return HalfLanes::FromBFloat16(src + i);
+    if constexpr (kFull && std::is_same_v<T, Half16>) return HalfLanes::FromHalf(src + i);
     alignas(sizeof(Vec)) Acc lanes[kLanes];
     for (int l = 0; l < kLanes; ++l) lanes[l] = kFull || l < len ? ToAcc(src[i + l]) : Acc(0);
     return LoadVec<Vec>(lanes);
@@ -83,6 +113,10 @@ struct LaneWalker {
   TLA_ALWAYS_INLINE void StoreLanes(int64_t i, int len, Vec v) const {
     if constexpr (kFull && std::is_same_v<T, Acc>) {
       StoreVec(out + i, v);
+    } else if constexpr (kFull && std::is_same_v<T, BFloat16>) {
+      HalfLanes::ToBFloat16(out + i, v);
+    } else if constexpr (kFull && std::is_same_v<T, Half16>) {
+      HalfLanes::ToHalf(out + i, v);
     } else {
       alignas(sizeof(Vec)) Acc lanes[kLanes];
       StoreVec(lanes, v);
