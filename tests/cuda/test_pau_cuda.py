@@ -12,6 +12,8 @@ torch = pytest.importorskip("torch", reason="CUDA harness tests need PyTorch (GP
 if not torch.cuda.is_available():
     pytest.skip("no GPU visible", allow_module_level=True)
 
+from harness_fixtures import harness, reference  # noqa: E402, F401  (fixtures)
+
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 # Relative tolerance against float64, scaled by the magnitude of the compared values.
 RTOL = {torch.float16: 4e-3, torch.bfloat16: 3e-2, torch.float32: 3e-5, torch.float64: 1e-11}

@@ -1,6 +1,8 @@
-"""CUDA harness tests: run where PyTorch sees a GPU. The lent GPU machine has no
-TensorFlow, so run them as `pytest --confcutdir=tests/cuda tests/cuda`, which keeps the
-TensorFlow fixtures of tests/conftest.py out. Each test module skips itself elsewhere."""
+"""Fixtures of the CUDA harness tests, imported by each test module (not a conftest.py:
+a second module named conftest would shadow tests/conftest.py). The tests run where
+PyTorch sees a GPU; the lent GPU machine has no TensorFlow, so run them as
+`pytest --confcutdir=tests/cuda tests/cuda`, which keeps tests/conftest.py (TensorFlow)
+out. Each test module skips itself elsewhere."""
 
 from __future__ import annotations
 
