@@ -105,7 +105,7 @@ def plot_activations(
     Returns:
         the matplotlib Figure.
     """
-    plt = _pyplot()
+    plt = pyplot()
     if isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 1:
         raise ValueError(f"max_channels must be a positive integer, got {max_channels!r}")
     if path is not None and pathlib.Path(path).suffix.lower() not in PLOT_FORMATS:
@@ -127,7 +127,8 @@ def plot_activations(
     return fig
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, or an ImportError naming the extra."""
     try:
         import matplotlib  # noqa: PLC0415  (optional dependency)
 
@@ -150,13 +151,18 @@ def sampled_channels(layer: LearnableActivation, max_channels: int) -> list[int]
     return sorted({round(i * (layer.channels - 1) / max(count - 1, 1)) for i in range(count)})
 
 
+def _probe_rank(layer: LearnableActivation) -> int:
+    """The smallest input rank that has the layer's channel axis (and a second axis)."""
+    return max(2, layer.axis + 1 if layer.axis >= 0 else -layer.axis)
+
+
 def evaluate_on_grid(layer: LearnableActivation, grid: np.ndarray) -> np.ndarray:
     """The layer (inference mode) on `grid`: [points] per layer, [points, C] per channel."""
     if not layer.per_channel:
         y = layer(tf.constant(grid, layer.compute_dtype), training=False)
         return np.asarray(tf.cast(y, tf.float64))
     # The grid along a non-channel axis, every channel along the layer's axis.
-    rank = max(2, layer.axis + 1 if layer.axis >= 0 else -layer.axis)
+    rank = _probe_rank(layer)
     axis = layer.axis % rank
     point_axis = 1 if axis == 0 else 0
     shape = [1] * rank
@@ -170,7 +176,7 @@ def initial_layer(layer: LearnableActivation) -> LearnableActivation:
     """A fresh layer of the same configuration: its weights are the initial ones."""
     fresh = type(layer).from_config(layer.get_config())
     if layer.per_channel:
-        shape = [1] * max(2, layer.axis + 1 if layer.axis >= 0 else -layer.axis)
+        shape = [1] * _probe_rank(layer)
         shape[layer.axis] = layer.channels
         fresh.build(tuple(shape))
     return fresh

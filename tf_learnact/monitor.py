@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_learnact.inspection import _pyplot, plot_activations
+from tf_learnact.inspection import plot_activations, pyplot
 from tf_learnact.layers.base import LearnableActivation, find_layers
 
 
@@ -30,7 +30,7 @@ class ActivationMonitor(keras.callbacks.Callback):
         super().__init__()
         if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be an integer >= 1, got {every_n_epochs!r}")
-        _pyplot()
+        pyplot()
         try:
             from tensorboard.summary import v2 as tb_summary  # noqa: PLC0415  (optional dependency)
         except ImportError as err:
@@ -52,7 +52,7 @@ class ActivationMonitor(keras.callbacks.Callback):
         """Writes the plots and parameter histograms now, at `step`."""
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
-        plt = _pyplot()
+        plt = pyplot()
         fig = plot_activations(self.model, data=self.data, max_channels=self.max_channels)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")

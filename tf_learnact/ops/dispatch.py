@@ -44,10 +44,8 @@ def tracing_under_xla() -> bool:
 
 def use_custom_op(implementation: str) -> bool:
     """Whether this call should run the custom op (else the composite twin)."""
-    if _composite_only.get():
-        if implementation not in IMPLEMENTATIONS:
-            check_implementation(implementation)
-        return False
+    if _composite_only.get() and implementation in IMPLEMENTATIONS:
+        return False  # portable tracing: the twin, whatever the layer asked for
     check_implementation(implementation)
     if implementation == "composite":
         return False
