@@ -136,9 +136,14 @@ struct LaneWalker {
   // per-lane gradient sums are reduced into part_c[j * part_cjs] at the end of the run.
   TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, const Acc* row, Acc* part_c,
                              int64_t part_cjs) const {
+    // The coefficients are broadcast once into a local table: read through `row`, every
+    // chunk would reload and re-broadcast them, since the stores to `out` (same type)
+    // may alias it.
+    alignas(sizeof(Vec)) Acc cf[kMaxCoefs * kLanes];
+    for (int j = 0; j < coefs.num_coefs; ++j) StoreVec(cf + j * kLanes, Vec{} + row[j]);
     Acc g[kMaxCoefs * kLanes] = {};
-    for (; i + kLanes <= end; i += kLanes) Chunk<true, false>(i, kLanes, row, 1, g, kLanes);
-    if (i < end) Chunk<false, false>(i, static_cast<int>(end - i), row, 1, g, kLanes);
+    for (; i + kLanes <= end; i += kLanes) Chunk<true, true>(i, kLanes, cf, kLanes, g, kLanes);
+    if (i < end) Chunk<false, true>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes);
     if (kGrad) {
       for (int j = 0; j < coefs.num_coefs; ++j) {
         Acc s = Acc(0);
