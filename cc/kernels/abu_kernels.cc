@@ -87,13 +87,9 @@ struct AbuEvaluator {
   bool needs_abs_exp;  // some function derives from exp(-|x|)
   bool unit_beta;      // every channel's swish beta is exactly 1
 
-  template <bool kLaneCoef>
   TLA_ALWAYS_INLINE V Eval(int64_t, V x, V dy, const Acc* cf, int64_t cjs, Acc* g,
                            int64_t gjs) const {
-    auto coef = [&](int j) -> V {
-      if constexpr (kLaneCoef) return LoadVec<V>(cf + j * cjs);
-      return V{} + cf[j * cjs];
-    };
+    auto coef = [&](int j) { return LoadVec<V>(cf + j * cjs); };
     auto accumulate = [&](int j, V t) { StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t); };
     const V beta = coef(m);
     const NegExpResult<V> ax = needs_abs_exp ? NegExp<Acc>(-AbsVec(x)) : NegExpResult<V>{};

@@ -45,18 +45,15 @@ CoefTable<Acc> PrepareCoefs(const PauConfig& cfg, int64_t channels, const Acc* n
   });
 }
 
-// The lane kernel. Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)].
+// The lane kernel. Coefficient j of lane l is cf[j * cjs + l].
 // Returns y, or with kGrad returns dx while g[j * gjs + l] accumulates d loss / d coef_j
 // (times the noise factor fac[j * kLanes + l] when kNoise).
-template <typename Acc, PauVersion Ver, bool kGrad, bool kLaneCoef, bool kNoise,
+template <typename Acc, PauVersion Ver, bool kGrad, bool kNoise,
           typename V = typename LaneVec<Acc>::type>
 TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, const Acc* fac, int m, int n,
                               int koff, Acc* g, int64_t gjs) {
   const V zero = {};
-  auto coef = [&](int j) -> V {
-    if (kLaneCoef) return LoadVec<V>(cf + j * cjs);
-    return zero + cf[j * cjs];
-  };
+  auto coef = [&](int j) { return LoadVec<V>(cf + j * cjs); };
   auto accumulate = [&](int j, V t) {
     if (kNoise) t *= LoadVec<V>(fac + j * kLanes);
     StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t);
@@ -133,7 +130,6 @@ struct PauEvaluator {
   float noise;
   uint32_t key;
 
-  template <bool kLaneCoef>
   TLA_ALWAYS_INLINE V Eval(int64_t first, V x, V dy, const Acc* cf, int64_t cjs, Acc* g,
                            int64_t gjs) const {
     const int m = kM >= 0 ? kM : this->m, n = kN >= 0 ? kN : this->n;
@@ -142,11 +138,10 @@ struct PauEvaluator {
       Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
       DrawNoisyCoefs(
           key, first, kM >= 0 ? m + 1 + n + 1 - kKoff : num_coefs, noise,
-          [&](int j, int l) { return kLaneCoef ? cf[j * cjs + l] : cf[j * cjs]; }, noisy, fac);
-      return EvalLanes<Acc, Ver, kGrad, true, true>(x, dy, noisy, kLanes, fac, m, n, kKoff, g, gjs);
+          [&](int j, int l) { return cf[j * cjs + l]; }, noisy, fac);
+      return EvalLanes<Acc, Ver, kGrad, true>(x, dy, noisy, kLanes, fac, m, n, kKoff, g, gjs);
     } else {
-      return EvalLanes<Acc, Ver, kGrad, kLaneCoef, false>(x, dy, cf, cjs, nullptr, m, n, kKoff, g,
-                                                          gjs);
+      return EvalLanes<Acc, Ver, kGrad, false>(x, dy, cf, cjs, nullptr, m, n, kKoff, g, gjs);
     }
   }
 };

@@ -1,18 +1,21 @@
-// The lane walk shared by the families whose per-element math is a function of x and
-// a few per-channel coefficients (PAU, ABU): it cuts each block into chunks of kLanes
-// elements, converts storage <-> accumulation type, hands the chunk to the family's
-// evaluator and reduces the evaluator's per-lane gradient sums into the block partials
-// in a fixed order (deterministic, see param_grad.h).
+// The lane walk shared by every family's CPU kernel: blocks cut into chunks of kLanes
+// elements, whole-vector storage <-> accumulation type conversions (LoadLanes,
+// StoreLanes), and one block loop (WalkLaneBlock) over a family's walker.
 //
 // Lanes run across elements of one channel (per-layer coefficients, or per-channel with
 // inner > 1: "run mode") or across the channels of one row (channels-last per-channel
 // coefficients: "row mode"), see BlockPlan.
 //
+// LaneWalker is the walker of the families whose per-element math is a function of x and
+// a few per-channel coefficients (PAU, ABU): it hands each chunk to the family's
+// evaluator and reduces the evaluator's per-lane gradient sums into the block partials in
+// a fixed order (deterministic, see param_grad.h). PWLU, whose table has a row count
+// known only at run time, has its own walker (pwlu_kernels.cc).
+//
 // An evaluator E provides
 //   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs;
-//   template <bool kLaneCoef> V Eval(int64_t first, V x, V dy, const Acc* cf,
-//                                    int64_t cjs, Acc* g, int64_t gjs) const;
-// Coefficient j of lane l is cf[j * cjs + (kLaneCoef ? l : 0)]; with kGrad it returns dx
+//   V Eval(int64_t first, V x, V dy, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs) const;
+// Coefficient j of lane l is cf[j * cjs + l]; with kGrad it returns dx
 // and adds d loss / d coef_j of lane l to g[j * gjs + l], otherwise it returns y. Padded
 // lanes see x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of
 // dy * something).
@@ -83,6 +86,38 @@ struct HalfLanes {
   }
 };
 
+// Loads lanes i..i+kLanes-1 of src as accumulation-type lanes. kFull: all kLanes lanes
+// are real elements (compile-time); otherwise lanes >= len are padded with 0. Full
+// float/double chunks move whole vectors, 16-bit ones convert whole vectors.
+template <bool kFull, typename T, typename Vec = typename LaneVec<typename AccOf<T>::type>::type>
+TLA_ALWAYS_INLINE Vec LoadLanes(const T* src, int64_t i, int len) {
+  using Acc = typename AccOf<T>::type;
+  if constexpr (kFull && std::is_same_v<T, Acc>) return LoadVec<Vec>(src + i);
+  if constexpr (kFull && std::is_same_v<T, BFloat16>) return HalfLanes::FromBFloat16(src + i);
+  if constexpr (kFull && std::is_same_v<T, Half16>) return HalfLanes::FromHalf(src + i);
+  alignas(sizeof(Vec)) Acc lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l) lanes[l] = kFull || l < len ? ToAcc(src[i + l]) : Acc(0);
+  return LoadVec<Vec>(lanes);
+}
+
+// Stores the first kLanes (kFull) or len lanes of v to dst[i..].
+template <bool kFull, typename T, typename Vec>
+TLA_ALWAYS_INLINE void StoreLanes(T* dst, int64_t i, int len, Vec v) {
+  using Acc = typename AccOf<T>::type;
+  if constexpr (kFull && std::is_same_v<T, Acc>) {
+    StoreVec(dst + i, v);
+  } else if constexpr (kFull && std::is_same_v<T, BFloat16>) {
+    HalfLanes::ToBFloat16(dst + i, v);
+  } else if constexpr (kFull && std::is_same_v<T, Half16>) {
+    HalfLanes::ToHalf(dst + i, v);
+  } else {
+    alignas(sizeof(Vec)) Acc lanes[kLanes];
+    StoreVec(lanes, v);
+    for (int l = 0; l < (kFull ? kLanes : len); ++l) dst[i + l] = FromAcc<T>(lanes[l]);
+  }
+}
+
+// The walker of the families with a fixed number of coefficients per channel.
 template <typename T, typename E>
 struct LaneWalker {
   using Acc = typename AccOf<T>::type;
@@ -97,58 +132,31 @@ struct LaneWalker {
   const T* dy;  // kGrad only
   T* out;       // y, or dx with kGrad
 
-  // kFull: all kLanes lanes are real elements (compile-time); otherwise lanes >= len
-  // are padded with 0. Full float/double chunks move whole vectors; half types convert
-  // lane by lane.
   template <bool kFull>
-  TLA_ALWAYS_INLINE Vec LoadLanes(const T* src, int64_t i, int len) const {
-    if constexpr (kFull && std::is_same_v<T, Acc>) return LoadVec<Vec>(src + i);
-    if constexpr (kFull && std::is_same_v<T, BFloat16>) return HalfLanes::FromBFloat16(src + i);
-    if constexpr (kFull && std::is_same_v<T, Half16>) return HalfLanes::FromHalf(src + i);
-    alignas(sizeof(Vec)) Acc lanes[kLanes];
-    for (int l = 0; l < kLanes; ++l) lanes[l] = kFull || l < len ? ToAcc(src[i + l]) : Acc(0);
-    return LoadVec<Vec>(lanes);
-  }
-  template <bool kFull>
-  TLA_ALWAYS_INLINE void StoreLanes(int64_t i, int len, Vec v) const {
-    if constexpr (kFull && std::is_same_v<T, Acc>) {
-      StoreVec(out + i, v);
-    } else if constexpr (kFull && std::is_same_v<T, BFloat16>) {
-      HalfLanes::ToBFloat16(out + i, v);
-    } else if constexpr (kFull && std::is_same_v<T, Half16>) {
-      HalfLanes::ToHalf(out + i, v);
-    } else {
-      alignas(sizeof(Vec)) Acc lanes[kLanes];
-      StoreVec(lanes, v);
-      for (int l = 0; l < (kFull ? kLanes : len); ++l) out[i + l] = FromAcc<T>(lanes[l]);
-    }
-  }
-
-  template <bool kFull, bool kLaneCoef>
   TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g,
                                int64_t gjs) const {
     const Vec xv = LoadLanes<kFull>(x, i, len);
     const Vec dyv = kGrad ? LoadLanes<kFull>(dy, i, len) : Vec{};
-    StoreLanes<kFull>(i, len, eval.template Eval<kLaneCoef>(i, xv, dyv, cf, cjs, g, gjs));
+    StoreLanes<kFull>(out, i, len, eval.Eval(i, xv, dyv, cf, cjs, g, gjs));
   }
 
-  // Lanes across elements of one channel's run [i, end) with coefficients `row`; the
-  // per-lane gradient sums are reduced into part_c[j * part_cjs] at the end of the run.
-  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, const Acc* row, Acc* part_c,
-                             int64_t part_cjs) const {
+  // Lanes across elements of channel c's run [i, end); the per-lane gradient sums are
+  // reduced into the block partials (part[j * C + c]) at the end of the run.
+  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, int64_t c, Acc* part) const {
+    const Acc* row = coefs.by_channel.data() + c * coefs.num_coefs;
     // The coefficients are broadcast once into a local table: read through `row`, every
     // chunk would reload and re-broadcast them, since the stores to `out` (same type)
     // may alias it.
     alignas(sizeof(Vec)) Acc cf[kMaxCoefs * kLanes];
     for (int j = 0; j < coefs.num_coefs; ++j) StoreVec(cf + j * kLanes, Vec{} + row[j]);
     Acc g[kMaxCoefs * kLanes] = {};
-    for (; i + kLanes <= end; i += kLanes) Chunk<true, true>(i, kLanes, cf, kLanes, g, kLanes);
-    if (i < end) Chunk<false, true>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes);
+    for (; i + kLanes <= end; i += kLanes) Chunk<true>(i, kLanes, cf, kLanes, g, kLanes);
+    if (i < end) Chunk<false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes);
     if (kGrad) {
       for (int j = 0; j < coefs.num_coefs; ++j) {
         Acc s = Acc(0);
         for (int l = 0; l < kLanes; ++l) s += g[j * kLanes + l];
-        part_c[j * part_cjs] += s;
+        part[j * coefs.channels + c] += s;
       }
     }
   }
@@ -160,14 +168,14 @@ struct LaneWalker {
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunk<true, true>(base + c0, kLanes, by_coef + c0, C, part + c0, C);
+      Chunk<true>(base + c0, kLanes, by_coef + c0, C, part + c0, C);
     if (c0 < C) {  // channel tail: padded local coefficients and partials
       const int len = static_cast<int>(C - c0);
       Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
       for (int j = 0; j < coefs.num_coefs; ++j)
         for (int l = 0; l < kLanes; ++l)
           cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
-      Chunk<false, true>(base + c0, len, cf, kLanes, g, kLanes);
+      Chunk<false>(base + c0, len, cf, kLanes, g, kLanes);
       if (kGrad)
         for (int j = 0; j < coefs.num_coefs; ++j)
           for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
@@ -175,8 +183,9 @@ struct LaneWalker {
   }
 };
 
-// One block: the clone attribute compiles it (and everything inlined into it) for
-// AVX2+FMA and for baseline x86-64, picked at load time.
+// One block of a walker W, which provides Row(base, part) for row mode and
+// Run(i, end, c, part) for one channel's run. The clone attribute compiles it (and
+// everything inlined into it) for AVX2+FMA and for baseline x86-64, picked at load time.
 template <typename W>
 TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t b,
                                      typename W::Acc* part) {
@@ -186,29 +195,32 @@ TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t 
     return;
   }
   const Layout& lay = w.layout;
-  const int64_t C = w.coefs.channels;
   for (int64_t i = u0; i < u1;) {
     const int64_t run = i / lay.inner;
-    const int64_t c = run % lay.channels;
     const int64_t end = std::min(u1, (run + 1) * lay.inner);
-    const auto* row = w.coefs.by_channel.data() + c * w.coefs.num_coefs;
-    w.Run(i, end, row, W::kGrad ? part + c : nullptr, C);
+    w.Run(i, end, run % lay.channels, part);
     i = end;
   }
 }
 
-// Walks every block of x (and dy) with evaluator `eval`, writing out; with E::kGrad the
-// per-block gradient partials go to `partials` (to be folded by the caller).
+// Walks every block with walker w; with W::kGrad the per-block gradient partials go to
+// `partials` (to be folded by the caller).
+template <typename W>
+void WalkBlocks(const W& w, ParamGradPartials<typename W::Acc>* partials, const BlockPlan& plan,
+                const ParallelForBlocks& parallel_for) {
+  parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b)
+      WalkLaneBlock(w, plan, b, W::kGrad ? partials->block(b) : nullptr);
+  });
+}
+
+// Walks every block of x (and dy) with evaluator `eval`, writing out.
 template <typename T, typename E>
 void WalkLanes(const Layout& layout, const CoefTable<typename AccOf<T>::type>& coefs, const E& eval,
                const T* x, const T* dy, T* out,
                ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
                const ParallelForBlocks& parallel_for) {
-  const LaneWalker<T, E> w{layout, coefs, eval, x, dy, out};
-  parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b)
-      WalkLaneBlock(w, plan, b, E::kGrad ? partials->block(b) : nullptr);
-  });
+  WalkBlocks(LaneWalker<T, E>{layout, coefs, eval, x, dy, out}, partials, plan, parallel_for);
 }
 
 }  // namespace tf_learnact
