@@ -88,11 +88,19 @@ def make_fns(apply, implementation, jit, x, params, dy):
         with tf.GradientTape() as tape:
             tape.watch([x, *params])
             y = apply(x, params, implementation)
-        return tape.gradient(y, [x, *params], output_gradients=dy)
+        # y is returned too, as a training step needs it for the loss: the backward op
+        # does not read y, so a function returning only the gradients would have its
+        # forward pruned and time the backward alone.
+        return y, tape.gradient(y, [x, *params], output_gradients=dy)
+
+    def fetch_forward_backward(fn):
+        y, grads = fn()
+        first_element(y)
+        first_element(grads[0])
 
     fwd = tf.function(forward, jit_compile=jit)
     bwd = tf.function(forward_backward, jit_compile=jit)
-    return (lambda: first_element(fwd())), (lambda: first_element(bwd()[0]))
+    return (lambda: first_element(fwd())), (lambda: fetch_forward_backward(bwd))
 
 
 def relu_apply(x, params, implementation):
