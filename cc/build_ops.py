@@ -46,7 +46,7 @@ def _newest_header_mtime() -> float:
     return max(p.stat().st_mtime for p in CC_DIR.rglob("*.h"))
 
 
-def _compile(src: pathlib.Path, obj: pathlib.Path, cflags: list[str], cxx: str) -> str:
+def compile_object(src: pathlib.Path, obj: pathlib.Path, cflags: list[str], cxx: str) -> str:
     cmd = [cxx, *CXXFLAGS, *cflags, f"-I{ROOT}", "-c", str(src), "-o", str(obj)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -70,9 +70,9 @@ def build(out: pathlib.Path, build_dir: pathlib.Path | None = None, jobs: int | 
             todo.append((src, obj))
     jobs = jobs or os.cpu_count() or 1
     # Threads suffice (each compile is a subprocess), and unlike processes they need not
-    # pickle _compile, which fails when setup.py loads this file by path.
+    # pickle compile_object, which fails when setup.py loads this file by path.
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_compile, s, o, cflags, cxx) for s, o in todo]
+        futures = [pool.submit(compile_object, s, o, cflags, cxx) for s, o in todo]
         for fut in concurrent.futures.as_completed(futures):
             print(f"tf_learnact build: compiled {fut.result()}", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)

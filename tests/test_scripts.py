@@ -55,3 +55,18 @@ def test_model_benchmark_prints_every_activation():
     out = run_script("benchmarks/bench_models.py", "--batch", "8", "--steps", "1", "--repeats", "1")
     names = [line.split()[0] for line in out.splitlines()[3:]]
     assert names == ["ReLU", "PAU", "RPAU", "PWLU", "ABU"]
+
+
+def test_kernel_benchmark_builds_and_times_every_case(tmp_path):
+    out = run_script(
+        "benchmarks/bench_kernels.py",
+        "--elements",
+        "8192",
+        "--repeats",
+        "1",
+        "--build-dir",
+        str(tmp_path),
+    )
+    cases = [line.split() for line in out.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
+    assert [c[0] for c in cases] == ["PAU", "PAU", "PWLU", "PWLU", "ABU", "ABU"]
+    assert all(float(value) > 0 for c in cases for value in c[-4:])

@@ -1,0 +1,151 @@
+// The CPU kernels without TensorFlow: float32 forward and backward of PAU (5, 4), PWLU
+// (16 intervals) and ABU (the paper's basis), per layer and per channel (channels-last,
+// C = 64), on std::threads, beside a plain x * 2 copy loop. Isolates kernel speed from
+// TensorFlow's dispatch and allocator when profiling (perf, callgrind); built and run
+// by bench_kernels.py.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "cc/kernels/abu_kernels.h"
+#include "cc/kernels/pau_kernels.h"
+#include "cc/kernels/pwlu_kernels.h"
+
+namespace {
+
+using tf_learnact::BlockRange;
+using tf_learnact::Layout;
+using tf_learnact::ParallelForBlocks;
+
+constexpr int64_t kChannels = 64;
+
+// Splits the blocks evenly over `threads` std::threads.
+ParallelForBlocks ThreadSplit(int threads) {
+  return [threads](int64_t n, const BlockRange& fn) {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&fn, n, t, threads] { fn(n * t / threads, n * (t + 1) / threads); });
+    for (auto& th : pool) th.join();
+  };
+}
+
+template <typename F>
+double MedianMs(F&& f, int repeats) {
+  f();  // warm up: first touch of the outputs
+  std::vector<double> ms;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t n = argc > 1 ? std::atoll(argv[1]) / kChannels * kChannels : int64_t{1} << 24;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  const int repeats = argc > 3 ? std::atoi(argv[3]) : 9;
+  std::vector<float> x(n), dy(n), y(n), dx(n);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  for (auto& v : x) v = normal(rng);
+  for (auto& v : dy) v = normal(rng);
+  const ParallelForBlocks pf = ThreadSplit(threads);
+
+  const double copy = MedianMs(
+      [&] {
+        pf(threads, [&](int64_t b, int64_t e) {
+          for (int64_t i = n * b / threads; i < n * e / threads; ++i) y[i] = 2 * x[i];
+        });
+      },
+      repeats);
+  std::printf("%lld elements, %d threads, median of %d; copy (x * 2) %.2f ms = %.1f GB/s\n",
+              static_cast<long long>(n), threads, repeats, copy, 8.0 * n / copy / 1e6);
+  std::printf("%-26s %8s %8s %9s %10s\n", "case", "fwd ms", "bwd ms", "fwd/copy", "both/floor");
+  auto report = [&](const char* family, bool per_channel, double fwd, double bwd) {
+    std::printf("%-5s %-20s %8.2f %8.2f %9.2f %10.2f\n", family,
+                per_channel ? "per-channel (C=64)" : "per-layer", fwd, bwd, fwd / copy,
+                (fwd + bwd) / (2.5 * copy));
+  };
+
+  const float num[6] = {0.02979246f, 0.61837738f, 2.32335207f,
+                        3.05202660f, 1.48548002f, 0.25103717f};
+  const float den[4] = {1.14201226f, 4.39322834f, 0.87154450f, 0.34720652f};
+  std::vector<float> pau_num, pau_den, g_num(kChannels * 6), g_den(kChannels * 4);
+  for (int64_t c = 0; c < kChannels; ++c) {
+    pau_num.insert(pau_num.end(), num, num + 6);
+    pau_den.insert(pau_den.end(), den, den + 4);
+  }
+  const int intervals = 16, rows = intervals + 2;
+  std::vector<float> left(kChannels, -3.f), right(kChannels, 3.f), slopes, offsets;
+  for (int64_t c = 0; c < kChannels; ++c) {
+    for (int k = 0; k < rows; ++k) {
+      slopes.push_back(k <= rows / 2 ? 0.f : 1.f);  // ReLU on [-3, 3]
+      offsets.push_back(0.f);
+    }
+  }
+  std::vector<float> g_slopes(slopes.size()), g_offsets(slopes.size());
+  const std::vector<tf_learnact::Basis> basis = {
+      tf_learnact::Basis::kTanh, tf_learnact::Basis::kElu, tf_learnact::Basis::kRelu,
+      tf_learnact::Basis::kIdentity, tf_learnact::Basis::kSwish};
+  std::vector<float> weights(kChannels * 5, 0.2f), beta(kChannels, 1.f);
+  std::vector<float> g_weights(weights.size()), g_beta(beta.size());
+
+  const tf_learnact::PauConfig pau;
+  for (bool per_channel : {false, true}) {
+    const int64_t dims[2] = {n / kChannels, kChannels};
+    const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
+    report(
+        "PAU", per_channel,
+        MedianMs(
+            [&] { PauForward(lay, pau, x.data(), pau_num.data(), pau_den.data(), y.data(), pf); },
+            repeats),
+        MedianMs(
+            [&] {
+              PauBackward(lay, pau, dy.data(), x.data(), pau_num.data(), pau_den.data(), dx.data(),
+                          g_num.data(), g_den.data(), pf);
+            },
+            repeats));
+  }
+  for (bool per_channel : {false, true}) {
+    const int64_t dims[2] = {n / kChannels, kChannels};
+    const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
+    report("PWLU", per_channel,
+           MedianMs(
+               [&] {
+                 PwluForward(lay, intervals, x.data(), left.data(), right.data(), slopes.data(),
+                             offsets.data(), y.data(), pf);
+               },
+               repeats),
+           MedianMs(
+               [&] {
+                 PwluBackward(lay, intervals, dy.data(), x.data(), left.data(), right.data(),
+                              slopes.data(), offsets.data(), dx.data(), g_slopes.data(),
+                              g_offsets.data(), pf);
+               },
+               repeats));
+  }
+  for (bool per_channel : {false, true}) {
+    const int64_t dims[2] = {n / kChannels, kChannels};
+    const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
+    report("ABU", per_channel,
+           MedianMs(
+               [&] { AbuForward(lay, basis, x.data(), weights.data(), beta.data(), y.data(), pf); },
+               repeats),
+           MedianMs(
+               [&] {
+                 AbuBackward(lay, basis, dy.data(), x.data(), weights.data(), beta.data(),
+                             dx.data(), g_weights.data(), g_beta.data(), pf);
+               },
+               repeats));
+  }
+  return 0;
+}
