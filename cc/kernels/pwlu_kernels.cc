@@ -103,14 +103,7 @@ struct PwluWalker {
       Chunk<true>(i, kLanes, left, inv_width, slopes, offsets, 0, bins, kLanes);
     if (i < end)
       Chunk<false>(i, static_cast<int>(end - i), left, inv_width, slopes, offsets, 0, bins, kLanes);
-    if constexpr (kGrad) {
-      const int64_t C = layout.channels;
-      for (int64_t j = 0; j < 2 * rows; ++j) {
-        Acc sum = Acc(0);
-        for (int l = 0; l < kLanes; ++l) sum += bins[j * kLanes + l];
-        part[j * C + c] += sum;
-      }
-    }
+    if constexpr (kGrad) AddLaneSums(bins, 2 * rows, part, layout.channels, c);
   }
 
   // Row of channels-last elements starting at `base`: lanes across channels, lane l of

@@ -117,6 +117,18 @@ TLA_ALWAYS_INLINE void StoreLanes(T* dst, int64_t i, int len, Vec v) {
   }
 }
 
+// End of a run: adds the lane sums of `count` per-lane accumulators (lanes[j][kLanes]),
+// each summed in lane order, to channel c's partials part[j * channels + c].
+template <typename Acc>
+TLA_ALWAYS_INLINE void AddLaneSums(const Acc* lanes, int64_t count, Acc* part, int64_t channels,
+                                   int64_t c) {
+  for (int64_t j = 0; j < count; ++j) {
+    Acc sum = Acc(0);
+    for (int l = 0; l < kLanes; ++l) sum += lanes[j * kLanes + l];
+    part[j * channels + c] += sum;
+  }
+}
+
 // The walker of the families with a fixed number of coefficients per channel.
 template <typename T, typename E>
 struct LaneWalker {
@@ -152,13 +164,7 @@ struct LaneWalker {
     Acc g[kMaxCoefs * kLanes] = {};
     for (; i + kLanes <= end; i += kLanes) Chunk<true>(i, kLanes, cf, kLanes, g, kLanes);
     if (i < end) Chunk<false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes);
-    if (kGrad) {
-      for (int j = 0; j < coefs.num_coefs; ++j) {
-        Acc s = Acc(0);
-        for (int l = 0; l < kLanes; ++l) s += g[j * kLanes + l];
-        part[j * coefs.channels + c] += s;
-      }
-    }
+    if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.channels, c);
   }
 
   // Lanes across the channels of one row starting at element `base` (channels-last):

@@ -59,24 +59,6 @@ inline BlockPlan MakeBlockPlan(const Layout& layout) {
   return p;
 }
 
-// Calls fn(i, c) for every element i of block b with its channel c, in element order
-// (scalar kernels; the PAU kernel walks lanes instead).
-template <typename Fn>
-TLA_ALWAYS_INLINE void ForEachElementInBlock(const Layout& lay, const BlockPlan& plan, int64_t b, Fn&& fn) {
-  const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
-  if (plan.row_mode) {
-    for (int64_t r = u0; r < u1; ++r)
-      for (int64_t c = 0; c < lay.channels; ++c) fn(r * lay.channels + c, c);
-    return;
-  }
-  for (int64_t i = u0; i < u1;) {
-    const int64_t run = i / lay.inner;
-    const int64_t c = run % lay.channels;
-    const int64_t end = std::min(u1, (run + 1) * lay.inner);
-    for (; i < end; ++i) fn(i, c);
-  }
-}
-
 // Per-block partial sums laid out [block][coef][channel] (channel fastest, so row
 // mode accumulates contiguously across lanes), folded into out[channel][coef].
 template <typename Acc>
