@@ -127,7 +127,7 @@ struct PauEvaluator {
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kPauMaxCoefs;
-  int m, n, num_coefs;  // runtime degrees, used where kM, kN < 0
+  int m, n;  // runtime degrees, used where kM, kN < 0
   float noise;
   uint32_t key;
 
@@ -138,8 +138,8 @@ struct PauEvaluator {
     if constexpr (kNoise) {
       Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
       DrawNoisyCoefs(
-          key, first, kM >= 0 ? m + 1 + n + 1 - kKoff : num_coefs, noise,
-          [&](int j, int l) { return cf[j * cjs + l]; }, noisy, fac);
+          key, first, m + 1 + n + 1 - kKoff, noise, [&](int j, int l) { return cf[j * cjs + l]; },
+          noisy, fac);
       return EvalLanes<Acc, Ver, kGrad, true>(x, dy, noisy, kLanes, fac, m, n, kKoff, g, gjs);
     } else {
       return EvalLanes<Acc, Ver, kGrad, false>(x, dy, cf, cjs, nullptr, m, n, kKoff, g, gjs);
@@ -153,7 +153,7 @@ void WalkAll(const Layout& layout, const PauConfig& cfg,
              ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
              const ParallelForBlocks& parallel_for) {
   const PauEvaluator<typename AccOf<T>::type, V, kGrad, kNoise, kM, kN> eval{
-      cfg.m, cfg.n, cfg.num_coefs(), cfg.noise, NoiseKey(cfg.seed)};
+      cfg.m, cfg.n, cfg.noise, NoiseKey(cfg.seed)};
   WalkLanes(layout, coefs, eval, x, dy, out, partials, plan, parallel_for);
 }
 
