@@ -62,3 +62,59 @@ def test_pau_layer_reference_matches_the_cpu_op(version, axis, noise):
     np.testing.assert_allclose(yt.numpy(), y, rtol=1e-12, atol=1e-12)
     for got, want in zip(grads, (dx, d_num, d_den), strict=True):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
+
+
+def _pwlu_case(axis, rng):
+    x = rng.uniform(-4, 4, (2, 5, 3, 4))
+    lead = () if axis is None else (x.shape[axis],)
+    left = rng.uniform(-3, -1, lead)
+    right = rng.uniform(1, 3, lead)
+    slopes, offsets = rng.uniform(-1, 1, lead + (8,)), rng.uniform(-1, 1, lead + (8,))
+    # Outer rows and the exact left bound (a knot) are hit too.
+    x.reshape(-1)[:3] = [-100.0, 100.0, np.asarray(left).reshape(-1)[0]]
+    return x, left, right, slopes, offsets
+
+
+@requires_ops
+@pytest.mark.parametrize("axis", [None, -1, 1], ids=["layer", "chan_last", "chan_first"])
+def test_pwlu_layer_reference_matches_the_cpu_op(axis):
+    rng = np.random.default_rng(4)
+    x, left, right, slopes, offsets = _pwlu_case(axis, rng)
+    if axis is not None:  # the channel of the knot element must be channel 0's bound
+        x.reshape(-1)[2] = 0.5
+    dy = rng.uniform(-1, 1, x.shape)
+    want = numpy_reference.pwlu_layer_numpy(x, left, right, slopes, offsets, dy, axis=axis)
+    ops = tf_learnact.ops.library.op_library()
+    args = [tf.constant(v, tf.float64) for v in (x, left, right, slopes, offsets)]
+    op_axis = -1 if axis is None else axis
+    y = ops.tf_learnact_pwlu(*args, axis=op_axis)
+    dx, d_slopes, d_offsets = ops.tf_learnact_pwlu_grad(tf.constant(dy), *args, axis=op_axis)
+    np.testing.assert_allclose(y.numpy(), want[0], rtol=1e-12, atol=1e-12)
+    for got, w in zip((dx, d_slopes, d_offsets), want[1:], strict=True):
+        np.testing.assert_allclose(got.numpy(), w, rtol=1e-10, atol=1e-10)
+
+
+@requires_ops
+@pytest.mark.parametrize("axis", [None, -1, 1], ids=["layer", "chan_last", "chan_first"])
+@pytest.mark.parametrize(
+    "basis",
+    [("tanh", "elu", "relu", "identity", "swish"), ("sigmoid", "selu", "leaky_relu", "softplus", "gelu")],
+    ids=["paper", "others"],
+)
+def test_abu_layer_reference_matches_the_cpu_op(axis, basis):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-4, 4, (2, 5, 3, 4))
+    x.reshape(-1)[:4] = [0.0, -30.0, 30.0, 11.0]  # kinks, saturation, GELU's relu branch
+    dy = rng.uniform(-1, 1, x.shape)
+    lead = () if axis is None else (x.shape[axis],)
+    weights = rng.uniform(-1, 1, lead + (len(basis),))
+    beta = rng.uniform(0.5, 2.0, lead)
+    want = numpy_reference.abu_layer_numpy(x, weights, beta, dy, basis=basis, axis=axis)
+    xt, wt, bt = (tf.constant(v, tf.float64) for v in (x, weights, beta))
+    with tf.GradientTape() as tape:
+        tape.watch([xt, wt, bt])
+        yt = tf_learnact.abu(xt, wt, bt, basis=basis, axis=-1 if axis is None else axis, implementation="op")
+    grads = tape.gradient(yt, [xt, wt, bt], output_gradients=tf.constant(dy))
+    np.testing.assert_allclose(yt.numpy(), want[0], rtol=1e-12, atol=1e-12)
+    for got, w in zip(grads, want[1:], strict=True):
+        np.testing.assert_allclose(got.numpy(), w, rtol=1e-9, atol=1e-9)

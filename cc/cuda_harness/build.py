@@ -10,40 +10,31 @@ no sm_60/sm_70).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import pathlib
-import shutil
+import shlex
 import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SOURCES = [
-    *sorted((ROOT / "cc" / "kernels" / "cuda").glob("*.cu")),
-    ROOT / "cc" / "cuda_harness" / "harness.cu",
-]
-DEFAULT_ARCHS = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90")
+_spec = importlib.util.spec_from_file_location("build_cuda", ROOT / "cc" / "build_cuda.py")
+build_cuda = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_cuda)
+
+find_nvcc = build_cuda.find_nvcc
+DEFAULT_ARCHS = build_cuda.DEFAULT_ARCHS
 DEFAULT_OUT = ROOT / "build" / "cuda_harness" / "libtla_cuda_harness.so"
+OBJECT_DIR = ROOT / "build" / "cuda_objects"
 
 
-def find_nvcc() -> str | None:
-    return shutil.which("nvcc") or next(
-        (str(p) for p in (pathlib.Path("/usr/local/cuda/bin/nvcc"),) if p.exists()), None
-    )
-
-
-def gencode_flags(archs) -> list[str]:
-    flags = [f"-gencode=arch=compute_{a[3:]},code={a}" for a in archs]
-    newest = max(archs, key=lambda a: int(a[3:]))
-    return [*flags, f"-gencode=arch=compute_{newest[3:]},code=compute_{newest[3:]}"]  # PTX for newer GPUs
-
-
-def build(out: pathlib.Path = DEFAULT_OUT, archs=DEFAULT_ARCHS) -> pathlib.Path:
-    nvcc = find_nvcc()
-    if nvcc is None:
-        raise RuntimeError("nvcc not found")
+def build(
+    out: pathlib.Path = DEFAULT_OUT, archs=DEFAULT_ARCHS, object_dir: pathlib.Path = OBJECT_DIR
+) -> pathlib.Path:
+    sources = [*build_cuda.CUDA_SOURCES, ROOT / "cc" / "cuda_harness" / "harness.cu"]
+    objects = build_cuda.compile_cuda(sources, object_dir, archs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [nvcc, "-std=c++17", "-O3", "-shared", "-Xcompiler", "-fPIC", f"-I{ROOT}", *gencode_flags(archs)]
-    cmd += [*map(str, SOURCES), "-o", str(out)]
-    print(" ".join(cmd), flush=True)
+    cmd = [find_nvcc(), "-shared", *build_cuda.gencode_flags(archs), *map(str, objects), "-o", str(out)]
+    print(shlex.join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     return out
 

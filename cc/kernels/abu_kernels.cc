@@ -14,7 +14,7 @@
 namespace tf_learnact {
 namespace {
 
-constexpr int kMaxBasis = 10;  // every known function at most once
+constexpr int kMaxBasis = kNumBasisFunctions;
 
 // f(x), f'(x) and, for swish, df/dbeta, on lanes.
 template <typename V>
@@ -135,27 +135,6 @@ AbuEvaluator<Acc, kGrad> MakeEvaluator(const std::vector<Basis>& basis,
 }
 
 }  // namespace
-
-std::string ParseBasisList(const std::vector<std::string>& names, std::vector<Basis>* basis) {
-  static const std::pair<const char*, Basis> kNames[] = {
-      {"tanh", Basis::kTanh},         {"elu", Basis::kElu},
-      {"relu", Basis::kRelu},         {"identity", Basis::kIdentity},
-      {"swish", Basis::kSwish},       {"sigmoid", Basis::kSigmoid},
-      {"selu", Basis::kSelu},         {"leaky_relu", Basis::kLeakyRelu},
-      {"softplus", Basis::kSoftplus}, {"gelu", Basis::kGelu}};
-  static_assert(std::size(kNames) == kMaxBasis, "the evaluator holds every function at most once");
-  if (names.empty()) return "basis must name at least one function";
-  basis->clear();
-  for (const auto& name : names) {
-    const auto* found = std::find_if(std::begin(kNames), std::end(kNames),
-                                     [&](const auto& entry) { return name == entry.first; });
-    if (found == std::end(kNames)) return "basis: unknown function '" + name + "'";
-    if (std::find(basis->begin(), basis->end(), found->second) != basis->end())
-      return "basis: '" + name + "' appears twice";
-    basis->push_back(found->second);
-  }
-  return "";
-}
 
 template <typename T>
 void AbuForward(const Layout& layout, const std::vector<Basis>& basis, const T* x,

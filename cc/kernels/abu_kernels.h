@@ -17,6 +17,8 @@ namespace tf_learnact {
 enum class Basis : int {
   kTanh, kElu, kRelu, kIdentity, kSwish, kSigmoid, kSelu, kLeakyRelu, kSoftplus, kGelu
 };
+// A basis holds each function at most once, so at most this many.
+constexpr int kNumBasisFunctions = 10;
 
 // Parses the basis attribute: known names, at least one, no duplicates. Returns an
 // error message naming the problem, or "" (used by the shape function and the kernels).

@@ -10,6 +10,7 @@ import importlib.util
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -41,3 +42,32 @@ def harness():
         build.build(build.DEFAULT_OUT, (f"sm_{major}{minor}",))
     driver = load_by_path("cuda_harness_driver", ROOT / "cc" / "cuda_harness" / "driver.py")
     return driver.Harness(build.DEFAULT_OUT)
+
+
+def torch_dtypes():
+    """The four storage dtypes, and the relative tolerance of each against float64
+    (scaled by the magnitude of the compared values)."""
+    import torch  # noqa: PLC0415
+
+    return {torch.float16: 4e-3, torch.bfloat16: 3e-2, torch.float32: 3e-5, torch.float64: 1e-11}
+
+
+def close(got, want, rtol, what):
+    """got (a tensor) matches want (float64 NumPy) to rtol of want's largest magnitude."""
+    got = got.double().cpu().numpy()
+    scale = np.max(np.abs(want)) + 1e-30 if want.size else 1.0
+    err = np.max(np.abs(got - want)) if want.size else 0.0
+    assert err <= rtol * scale, f"{what}: max error {err:.3g} vs scale {scale:.3g}"
+
+
+def param_dtype(dtype):
+    """Parameters are float64 exactly when x is, float32 otherwise."""
+    import torch  # noqa: PLC0415
+
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+# Shapes and parameter axes every family is checked on: per layer, channels-last
+# (row mode, and a channel count that leaves a partial warp), channels-first (run mode).
+LAYOUTS = [((4, 6, 5, 7), None), ((4, 6, 5, 40), -1), ((3, 37), -1), ((4, 6, 5, 7), 1)]
+LAYOUT_IDS = ["layer", "chan_last", "chan_last_tail", "chan_first"]

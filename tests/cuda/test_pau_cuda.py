@@ -12,20 +12,10 @@ torch = pytest.importorskip("torch", reason="CUDA harness tests need PyTorch (GP
 if not torch.cuda.is_available():
     pytest.skip("no GPU visible", allow_module_level=True)
 
-from harness_fixtures import harness, reference  # noqa: E402, F401  (fixtures)
+from harness_fixtures import LAYOUT_IDS, LAYOUTS, close, harness, param_dtype, reference, torch_dtypes  # noqa: E402, F401
 
-DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
-# Relative tolerance against float64, scaled by the magnitude of the compared values.
-RTOL = {torch.float16: 4e-3, torch.bfloat16: 3e-2, torch.float32: 3e-5, torch.float64: 1e-11}
-LAYOUTS = [((4, 6, 5, 7), None), ((4, 6, 5, 40), -1), ((3, 37), -1), ((4, 6, 5, 7), 1)]
-LAYOUT_IDS = ["layer", "chan_last", "chan_last_tail", "chan_first"]
-
-
-def close(got, want, rtol, what):
-    got = got.double().cpu().numpy()
-    scale = np.max(np.abs(want)) + 1e-30
-    err = np.max(np.abs(got - want)) if want.size else 0.0
-    assert err <= rtol * scale, f"{what}: max error {err:.3g} vs scale {scale:.3g}"
+RTOL = torch_dtypes()
+DTYPES = list(RTOL)
 
 
 def case(shape, axis, version, dtype, seed=0):
@@ -36,7 +26,7 @@ def case(shape, axis, version, dtype, seed=0):
     lead = () if axis is None else (shape[axis],)
     num, den = rng.uniform(-1, 1, lead + (6,)), rng.uniform(-1, 1, lead + (nd,))
     dy = rng.uniform(-1, 1, shape)
-    pdt = torch.float64 if dtype == torch.float64 else torch.float32
+    pdt = param_dtype(dtype)
     t = {
         "x": torch.tensor(x, device="cuda").to(dtype),
         "dy": torch.tensor(dy, device="cuda").to(dtype),
