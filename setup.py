@@ -37,6 +37,25 @@ class BuildPyWithOps(build_py):
                 "its pure-TensorFlow composite implementations.",
                 file=sys.stderr,
             )
+            return
+        self._build_gpu(builder, out.with_name(builder.GPU_LIBRARY_NAME))
+
+    @staticmethod
+    def _build_gpu(builder, out):
+        """The separate GPU library, where nvcc and a CUDA build of TensorFlow are present;
+        the log says what was built or why not."""
+        try:
+            wanted, reason = builder.gpu_build_decision()
+            if not wanted:
+                print(f"tf_learnact: GPU kernels not built: {reason}.", file=sys.stderr)
+                return
+            print(f"tf_learnact: building the GPU kernels ({reason}).", file=sys.stderr)
+            builder.build_gpu(out)  # objects cached in build/ops_gpu/
+        except Exception as err:  # noqa: BLE001 - the CPU library still serves every op
+            print(
+                f"tf_learnact: WARNING: GPU kernels not built ({err}); ops run on the CPU kernels.",
+                file=sys.stderr,
+            )
 
 
 class BinaryDistribution(Distribution):

@@ -28,3 +28,24 @@ def test_ops_are_namespaced():
 
     for name in ("TfLearnact>Pau", "TfLearnact>PauGrad"):
         assert op_def_registry.get(name) is not None, name
+
+
+def test_gpu_kernels_load_only_on_a_cuda_build_with_a_gpu():
+    import tensorflow as tf  # noqa: PLC0415
+
+    on_gpu = tf.test.is_built_with_cuda() and bool(tf.config.list_physical_devices("GPU"))
+    if on_gpu:
+        pytest.skip("a CUDA build with a GPU: covered by the GPU session's checks")
+    assert not library.gpu_kernels_available()
+    reason = library.gpu_unavailable_reason()
+    assert reason in ("TensorFlow is a CPU build", "no GPU visible") or "not built" in reason
+
+
+@pytest.mark.parametrize("implementation,jit", [("auto", True), ("composite", True), ("op", False)])
+def test_layers_opt_out_of_xla_only_where_the_custom_op_must_run(implementation, jit):
+    """Without GPU kernels, "auto" keeps XLA (the twin is traced there); "op" opts out."""
+    if implementation == "op" and not tf_learnact.ops_available():
+        pytest.skip("no library")
+    if library.gpu_kernels_available():
+        pytest.skip("with GPU kernels, 'auto' opts out as well")
+    assert tf_learnact.PAU(implementation=implementation).supports_jit is jit

@@ -1,100 +1,43 @@
-// TensorFlow CPU kernels for TfLearnact>Abu and TfLearnact>AbuGrad.
-#include <string>
-#include <vector>
+// TensorFlow CPU kernels for TfLearnact>Abu and TfLearnact>AbuGrad: the plain-C++ math of
+// abu_kernels.h on TensorFlow's thread pool.
+#include "cc/kernels/abu_op_kernels.h"
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "cc/kernels/abu_kernels.h"
-#include "cc/kernels/common/tf_adapter.h"
-#include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/register_types.h"
 
 namespace tf_learnact {
 namespace {
 
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::Tensor;
-
-absl::Status ReadBasis(OpKernelConstruction* ctx, std::vector<Basis>* basis, int* axis) {
-  std::vector<std::string> names;
-  TF_RETURN_IF_ERROR(ctx->GetAttr("basis", &names));
-  const std::string error = ParseBasisList(names, basis);
-  if (!error.empty()) return absl::InvalidArgumentError(error);
-  return ctx->GetAttr("axis", axis);
-}
-
-absl::Status CheckAbuTensors(const Tensor& x, const Tensor& w, const Tensor& beta, size_t m,
-                             int axis, Layout* layout) {
-  TF_RETURN_IF_ERROR(CheckParamDtypes(x, {&w, &beta}));
-  if (w.dims() < 1 || w.dims() > 2 || w.dim_size(w.dims() - 1) != static_cast<int64_t>(m))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "weights must have shape [", m, "] or [C, ", m, "] for ", m, " basis functions, got ",
-        w.shape().DebugString()));
-  const bool beta_ok = w.dims() == 1 ? beta.dims() == 0
-                                     : beta.dims() == 1 && beta.dim_size(0) == w.dim_size(0);
-  if (!beta_ok)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "beta must be a scalar (per layer) or have one value per weights row, got ",
-        beta.shape().DebugString()));
-  return LayoutFor(x.shape(), axis, w.shape(), "weights", layout);
-}
-
-template <typename TfT>
-class AbuOp : public OpKernel {
- public:
-  explicit AbuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ReadBasis(ctx, &basis_, &axis_));
-  }
-  void Compute(OpKernelContext* ctx) override {
+struct AbuCpu {
+  template <typename TfT>
+  static absl::Status Forward(OpKernelContext* ctx, const Layout& layout,
+                              const std::vector<Basis>& basis, const Tensor& x, const Tensor& w,
+                              const Tensor& beta, Tensor* y) {
     using P = typename AccOf<typename StorageOf<TfT>::type>::type;
-    const Tensor &x = ctx->input(0), &w = ctx->input(1), &beta = ctx->input(2);
-    Layout layout;
-    OP_REQUIRES_OK(ctx, CheckAbuTensors(x, w, beta, basis_.size(), axis_, &layout));
-    Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &y));
-    AbuForward(layout, basis_, StoragePtr<TfT>(x), w.flat<P>().data(), beta.flat<P>().data(),
+    AbuForward(layout, basis, StoragePtr<TfT>(x), w.flat<P>().data(), beta.flat<P>().data(),
                StoragePtr<TfT>(y), CpuParallelFor(ctx));
+    return absl::OkStatus();
   }
 
- private:
-  std::vector<Basis> basis_;
-  int axis_ = -1;
-};
-
-template <typename TfT>
-class AbuGradOp : public OpKernel {
- public:
-  explicit AbuGradOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ReadBasis(ctx, &basis_, &axis_));
-  }
-  void Compute(OpKernelContext* ctx) override {
+  template <typename TfT>
+  static absl::Status Backward(OpKernelContext* ctx, const Layout& layout,
+                               const std::vector<Basis>& basis, const Tensor& dy, const Tensor& x,
+                               const Tensor& w, const Tensor& beta, Tensor* dx, Tensor* dw,
+                               Tensor* dbeta) {
     using P = typename AccOf<typename StorageOf<TfT>::type>::type;
-    const Tensor &dy = ctx->input(0), &x = ctx->input(1), &w = ctx->input(2),
-                 &beta = ctx->input(3);
-    OP_REQUIRES(ctx, dy.shape() == x.shape(),
-                absl::InvalidArgumentError(absl::StrCat("dy must have the shape of x: ",
-                                                        dy.shape().DebugString(), " vs ",
-                                                        x.shape().DebugString())));
-    Layout layout;
-    OP_REQUIRES_OK(ctx, CheckAbuTensors(x, w, beta, basis_.size(), axis_, &layout));
-    Tensor *dx = nullptr, *dw = nullptr, *dbeta = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &dx));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, w.shape(), &dw));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, beta.shape(), &dbeta));
-    AbuBackward(layout, basis_, StoragePtr<TfT>(dy), StoragePtr<TfT>(x), w.flat<P>().data(),
+    AbuBackward(layout, basis, StoragePtr<TfT>(dy), StoragePtr<TfT>(x), w.flat<P>().data(),
                 beta.flat<P>().data(), StoragePtr<TfT>(dx), dw->flat<P>().data(),
                 dbeta->flat<P>().data(), CpuParallelFor(ctx));
+    return absl::OkStatus();
   }
-
- private:
-  std::vector<Basis> basis_;
-  int axis_ = -1;
 };
 
-TLA_REGISTER_CPU_KERNELS("TfLearnact>Abu", AbuOp);
-TLA_REGISTER_CPU_KERNELS("TfLearnact>AbuGrad", AbuGradOp);
+template <typename TfT>
+using AbuCpuOp = AbuOp<TfT, AbuCpu>;
+template <typename TfT>
+using AbuGradCpuOp = AbuGradOp<TfT, AbuCpu>;
+
+TLA_REGISTER_CPU_KERNELS("TfLearnact>Abu", AbuCpuOp);
+TLA_REGISTER_CPU_KERNELS("TfLearnact>AbuGrad", AbuGradCpuOp);
 
 }  // namespace
 }  // namespace tf_learnact

@@ -1,131 +1,41 @@
-// TensorFlow CPU kernels for TfLearnact>Pau and TfLearnact>PauGrad: validate, then call
-// the plain-C++ math in pau_kernels.h on TensorFlow's thread pool.
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "cc/kernels/common/tf_adapter.h"
-#include "cc/kernels/pau_kernels.h"
-#include "tensorflow/core/framework/op_kernel.h"
+// TensorFlow CPU kernels for TfLearnact>Pau and TfLearnact>PauGrad: the plain-C++ math of
+// pau_kernels.h on TensorFlow's thread pool.
+#include "cc/kernels/pau_op_kernels.h"
+
 #include "tensorflow/core/framework/register_types.h"
 
 namespace tf_learnact {
 namespace {
 
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::Tensor;
-
-// Attributes shared by the forward and backward ops.
-absl::Status ReadPauAttrs(OpKernelConstruction* ctx, PauConfig* cfg, int* axis) {
-  std::string version;
-  TF_RETURN_IF_ERROR(ctx->GetAttr("version", &version));
-  if (version == "A") cfg->version = PauVersion::kA;
-  else if (version == "B") cfg->version = PauVersion::kB;
-  else if (version == "C") cfg->version = PauVersion::kC;
-  else if (version == "N") cfg->version = PauVersion::kN;
-  else return absl::InvalidArgumentError(absl::StrCat("unknown version '", version, "'"));
-  TF_RETURN_IF_ERROR(ctx->GetAttr("noise", &cfg->noise));
-  if (!(cfg->noise >= 0.0f && cfg->noise < 1.0f))
-    return absl::InvalidArgumentError(absl::StrCat("noise must be in [0, 1), got ", cfg->noise));
-  return ctx->GetAttr("axis", axis);
-}
-
-// Checks the tensors (shapes may be unknown when the graph was built) and fills the
-// degrees, seed and layout.
-absl::Status CheckPauTensors(const Tensor& x, const Tensor& num, const Tensor& den,
-                             const Tensor& seed, int axis, PauConfig* cfg, Layout* layout) {
-  TF_RETURN_IF_ERROR(CheckParamDtypes(x, {&num, &den}));
-  if (num.dims() < 1 || num.dims() > 2)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "numerator must have rank 1 (per layer) or 2 (per channel), got shape ",
-        num.shape().DebugString()));
-  if (den.dims() != num.dims())
-    return absl::InvalidArgumentError(absl::StrCat(
-        "denominator must have the rank of numerator (", num.dims(), "), got shape ",
-        den.shape().DebugString()));
-  if (num.dims() == 2 && den.dim_size(0) != num.dim_size(0))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "denominator has ", den.dim_size(0), " channel rows but numerator has ",
-        num.dim_size(0)));
-  const int extra = cfg->version == PauVersion::kC ? 1 : 0;
-  const int64_t m1 = num.dim_size(num.dims() - 1), nd = den.dim_size(den.dims() - 1);
-  if (m1 < 1 || m1 > kPauMaxDegree + 1)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "numerator must hold m+1 coefficients with 0 <= m <= ", kPauMaxDegree, ", got ", m1));
-  if (nd < extra || nd > kPauMaxDegree + extra)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "denominator must hold ", extra ? "n+1" : "n", " coefficients with 0 <= n <= ",
-        kPauMaxDegree, ", got ", nd));
-  if (!tensorflow::TensorShapeUtils::IsScalar(seed.shape()))
-    return absl::InvalidArgumentError("seed must be a scalar int64");
-  cfg->m = static_cast<int>(m1 - 1);
-  cfg->n = static_cast<int>(nd - extra);
-  cfg->seed = seed.scalar<int64_t>()();
-  return LayoutFor(x.shape(), axis, num.shape(), "numerator", layout);
-}
-
-template <typename TfT>
-class PauOp : public OpKernel {
- public:
-  explicit PauOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ReadPauAttrs(ctx, &cfg_, &axis_));
-  }
-
-  void Compute(OpKernelContext* ctx) override {
+struct PauCpu {
+  template <typename TfT>
+  static absl::Status Forward(OpKernelContext* ctx, const Layout& layout, const PauConfig& cfg,
+                              const Tensor& x, const Tensor& num, const Tensor& den, Tensor* y) {
     using P = typename AccOf<typename StorageOf<TfT>::type>::type;
-    const Tensor& x = ctx->input(0);
-    const Tensor& num = ctx->input(1);
-    const Tensor& den = ctx->input(2);
-    PauConfig cfg = cfg_;
-    Layout layout;
-    OP_REQUIRES_OK(ctx, CheckPauTensors(x, num, den, ctx->input(3), axis_, &cfg, &layout));
-    Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &y));
     PauForward(layout, cfg, StoragePtr<TfT>(x), num.flat<P>().data(), den.flat<P>().data(),
                StoragePtr<TfT>(y), CpuParallelFor(ctx));
+    return absl::OkStatus();
   }
 
- private:
-  PauConfig cfg_;
-  int axis_ = -1;
-};
-
-template <typename TfT>
-class PauGradOp : public OpKernel {
- public:
-  explicit PauGradOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ReadPauAttrs(ctx, &cfg_, &axis_));
-  }
-
-  void Compute(OpKernelContext* ctx) override {
+  template <typename TfT>
+  static absl::Status Backward(OpKernelContext* ctx, const Layout& layout, const PauConfig& cfg,
+                               const Tensor& dy, const Tensor& x, const Tensor& num,
+                               const Tensor& den, Tensor* dx, Tensor* dnum, Tensor* dden) {
     using P = typename AccOf<typename StorageOf<TfT>::type>::type;
-    const Tensor& dy = ctx->input(0);
-    const Tensor& x = ctx->input(1);
-    const Tensor& num = ctx->input(2);
-    const Tensor& den = ctx->input(3);
-    OP_REQUIRES(ctx, dy.shape() == x.shape(),
-                absl::InvalidArgumentError(absl::StrCat(
-                    "dy must have the shape of x: ", dy.shape().DebugString(), " vs ",
-                    x.shape().DebugString())));
-    PauConfig cfg = cfg_;
-    Layout layout;
-    OP_REQUIRES_OK(ctx, CheckPauTensors(x, num, den, ctx->input(4), axis_, &cfg, &layout));
-    Tensor *dx = nullptr, *dnum = nullptr, *dden = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &dx));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, num.shape(), &dnum));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, den.shape(), &dden));
     PauBackward(layout, cfg, StoragePtr<TfT>(dy), StoragePtr<TfT>(x), num.flat<P>().data(),
                 den.flat<P>().data(), StoragePtr<TfT>(dx), dnum->flat<P>().data(),
                 dden->flat<P>().data(), CpuParallelFor(ctx));
+    return absl::OkStatus();
   }
-
- private:
-  PauConfig cfg_;
-  int axis_ = -1;
 };
 
-TLA_REGISTER_CPU_KERNELS("TfLearnact>Pau", PauOp);
-TLA_REGISTER_CPU_KERNELS("TfLearnact>PauGrad", PauGradOp);
+template <typename TfT>
+using PauCpuOp = PauOp<TfT, PauCpu>;
+template <typename TfT>
+using PauGradCpuOp = PauGradOp<TfT, PauCpu>;
+
+TLA_REGISTER_CPU_KERNELS("TfLearnact>Pau", PauCpuOp);
+TLA_REGISTER_CPU_KERNELS("TfLearnact>PauGrad", PauGradCpuOp);
 
 }  // namespace
 }  // namespace tf_learnact

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from tf_learnact.ops.dispatch import check_implementation
+from tf_learnact.ops.library import gpu_kernels_available
 
 
 class LearnableActivation(keras.layers.Layer):
@@ -18,8 +19,9 @@ class LearnableActivation(keras.layers.Layer):
             the whole layer.
         axis: the channel axis (-1 for channels-last, 1 for channels-first).
         implementation: "auto" (custom op, or the composite twin under XLA or when the
-            op library is unavailable), "op" (custom op; error if unavailable, and the
-            layer then opts out of XLA) or "composite" (pure TensorFlow).
+            op library is unavailable; where the GPU kernels are loaded the layer opts out
+            of Keras's automatic XLA so they run), "op" (custom op; error if unavailable,
+            and the layer then opts out of XLA) or "composite" (pure TensorFlow).
     """
 
     def __init__(self, per_channel: bool = False, axis: int = -1, implementation: str = "auto", **kwargs):
@@ -30,8 +32,12 @@ class LearnableActivation(keras.layers.Layer):
         self.axis = int(axis)
         self.implementation = check_implementation(implementation)
         # Set on the instance after Layer.__init__ (a class attribute is overwritten).
-        # XLA has no kernel for the custom op: "op" opts out, "auto" uses the twin.
-        self.supports_jit = implementation != "op"
+        # XLA has no kernel for the custom op: "op" opts out, "auto" uses the twin under
+        # XLA. Keras's jit_compile="auto" compiles with XLA wherever it sees a GPU, so where
+        # the GPU kernels are loaded "auto" opts out too, or they would never run.
+        self.supports_jit = implementation == "composite" or (
+            implementation == "auto" and not gpu_kernels_available()
+        )
         self.channels: int | None = None
 
     def _resolve_channels(self, input_shape) -> None:
