@@ -101,12 +101,17 @@ def test_gpu_op_library_links_loads_and_registers_every_gpu_kernel(cuda_build_di
     # No dynamic CUDA runtime: the library loads in the CPU and the CUDA build of TensorFlow.
     needed = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True).stdout
     assert "libcudart" not in needed
+    import tf_learnact  # noqa: PLC0415
+
+    # The probe imports the package this test imports (installed, or the built checkout),
+    # from a neutral folder so a source tree without the built library cannot shadow it.
+    package_parent = str(pathlib.Path(tf_learnact.__file__).resolve().parent.parent)
     proc = subprocess.run(
         [sys.executable, "-c", _REGISTRATION_PROBE, str(library)],
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        cwd=cuda_build_dir,
+        env={**os.environ, "PYTHONPATH": package_parent, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -75,10 +75,7 @@ class AbuGradOp : public OpKernel {
   }
   void Compute(OpKernelContext* ctx) override {
     const Tensor &dy = ctx->input(0), &x = ctx->input(1), &w = ctx->input(2), &beta = ctx->input(3);
-    OP_REQUIRES(ctx, dy.shape() == x.shape(),
-                absl::InvalidArgumentError(
-                    absl::StrCat("dy must have the shape of x: ", dy.shape().DebugString(), " vs ",
-                                 x.shape().DebugString())));
+    OP_REQUIRES_OK(ctx, CheckGradientShape(dy, x));
     Layout layout;
     OP_REQUIRES_OK(ctx, CheckAbuTensors(x, w, beta, basis_.size(), axis_, &layout));
     Tensor *dx = nullptr, *dw = nullptr, *dbeta = nullptr;

@@ -111,10 +111,7 @@ class PauGradOp : public OpKernel {
     const Tensor& x = ctx->input(1);
     const Tensor& num = ctx->input(2);
     const Tensor& den = ctx->input(3);
-    OP_REQUIRES(ctx, dy.shape() == x.shape(),
-                absl::InvalidArgumentError(
-                    absl::StrCat("dy must have the shape of x: ", dy.shape().DebugString(), " vs ",
-                                 x.shape().DebugString())));
+    OP_REQUIRES_OK(ctx, CheckGradientShape(dy, x));
     PauConfig cfg = cfg_;
     Layout layout;
     OP_REQUIRES_OK(ctx, CheckPauTensors(x, num, den, ctx->input(4), axis_, &cfg, &layout));

@@ -85,10 +85,7 @@ class PwluGradOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor &dy = ctx->input(0), &x = ctx->input(1), &left = ctx->input(2);
     const Tensor &right = ctx->input(3), &slopes = ctx->input(4), &offsets = ctx->input(5);
-    OP_REQUIRES(ctx, dy.shape() == x.shape(),
-                absl::InvalidArgumentError(
-                    absl::StrCat("dy must have the shape of x: ", dy.shape().DebugString(), " vs ",
-                                 x.shape().DebugString())));
+    OP_REQUIRES_OK(ctx, CheckGradientShape(dy, x));
     int intervals = 0;
     Layout layout;
     OP_REQUIRES_OK(ctx,

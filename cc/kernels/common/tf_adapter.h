@@ -77,6 +77,13 @@ inline absl::Status CheckParamDtypes(const tensorflow::Tensor& x,
   return absl::OkStatus();
 }
 
+// A gradient op's incoming dy has the shape of x.
+inline absl::Status CheckGradientShape(const tensorflow::Tensor& dy, const tensorflow::Tensor& x) {
+  if (dy.shape() == x.shape()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "dy must have the shape of x: ", dy.shape().DebugString(), " vs ", x.shape().DebugString()));
+}
+
 // The op's CPU thread pool, one task per block range; ParallelFor also uses the
 // calling thread.
 inline ParallelForBlocks CpuParallelFor(tensorflow::OpKernelContext* ctx) {
