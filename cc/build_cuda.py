@@ -49,7 +49,8 @@ def gencode_flags(archs) -> list[str]:
     return [*flags, f"-gencode=arch=compute_{newest[3:]},code=compute_{newest[3:]}"]
 
 
-def _newest_input_mtime() -> float:
+def newest_header_mtime() -> float:
+    """Newest header under cc/: an object older than it is stale."""
     return max(p.stat().st_mtime for pattern in ("*.h", "*.cuh") for p in (ROOT / "cc").rglob(pattern))
 
 
@@ -62,7 +63,7 @@ def compile_cuda(
         raise RuntimeError("nvcc not found")
     out_dir = build_dir / "-".join(archs)
     out_dir.mkdir(parents=True, exist_ok=True)
-    headers = _newest_input_mtime()
+    headers = newest_header_mtime()
 
     def one(src: pathlib.Path) -> pathlib.Path:
         obj = out_dir / (src.stem + ".o")

@@ -65,10 +65,6 @@ def tensorflow_flags() -> tuple[list[str], list[str]]:
     return list(tf.sysconfig.get_compile_flags()), list(tf.sysconfig.get_link_flags())
 
 
-def _newest_header_mtime() -> float:
-    return max(p.stat().st_mtime for p in CC_DIR.rglob("*.h"))
-
-
 def compile_object(src: pathlib.Path, obj: pathlib.Path, cflags: list[str], cxx: str) -> str:
     cmd = [cxx, *CXXFLAGS, *cflags, f"-I{ROOT}", "-c", str(src), "-o", str(obj)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -88,7 +84,7 @@ def build(out: pathlib.Path, build_dir: pathlib.Path | None = None, jobs: int | 
 def compile_objects(sources, build_dir: pathlib.Path, cflags: list[str], cxx: str, jobs: int | None = None):
     """Objects of `sources` in build_dir, recompiled when any source or header is newer."""
     build_dir.mkdir(parents=True, exist_ok=True)
-    headers_mtime = _newest_header_mtime()
+    headers_mtime = build_cuda.newest_header_mtime()
     todo, objects = [], []
     for src in sources:
         obj = build_dir / (src.relative_to(CC_DIR).as_posix().replace("/", "_") + ".o")

@@ -5,6 +5,7 @@ count, so neither can rot unnoticed between sessions with a GPU."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -13,6 +14,8 @@ import sys
 import types
 
 import pytest
+
+import tf_learnact
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "cc" / "cuda_harness"
@@ -94,15 +97,11 @@ print(json.dumps(report))
 
 @needs_nvcc
 def test_gpu_op_library_links_loads_and_registers_every_gpu_kernel(cuda_build_dir):
-    import json  # noqa: PLC0415
-
     builder = _load("build_ops", ROOT / "cc" / "build_ops.py")
     library = builder.build_gpu(cuda_build_dir / builder.GPU_LIBRARY_NAME, cuda_build_dir, ARCHS)
     # No dynamic CUDA runtime: the library loads in the CPU and the CUDA build of TensorFlow.
     needed = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True).stdout
     assert "libcudart" not in needed
-    import tf_learnact  # noqa: PLC0415
-
     # The probe imports the package this test imports (installed, or the built checkout),
     # from a neutral folder so a source tree without the built library cannot shadow it.
     package_parent = str(pathlib.Path(tf_learnact.__file__).resolve().parent.parent)
