@@ -87,16 +87,14 @@ TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, const Acc* 
   const V dx = dy * (dp - dq * y) * inv_q;
   const V ta = dy * inv_q;   // d loss / d a_j = ta * x^j
   const V tb = -ta * y * s;  // d loss / d e_k = tb * z^k
-  V pw = zero + 1;
-  for (int j = 0; j <= m; ++j) {
-    accumulate(j, ta * pw);
-    pw *= x;
-  }
-  pw = koff == 1 ? z : zero + 1;
-  for (int k = koff; k <= n; ++k) {
-    accumulate(m + 1 + k - koff, tb * pw);
-    pw *= z;
-  }
+  // Powers x^0..x^max(m, n), shared by both sums: z^k is x^k, or |x^k| for version A
+  // (a mask, where a multiply chain would compete with the FMAs).
+  V pw[kPauMaxDegree + 1];
+  pw[0] = zero + 1;
+  for (int j = 1; j <= (m > n ? m : n); ++j) pw[j] = pw[j - 1] * x;
+  for (int j = 0; j <= m; ++j) accumulate(j, ta * pw[j]);
+  for (int k = koff; k <= n; ++k)
+    accumulate(m + 1 + k - koff, tb * (Ver == PauVersion::kA ? AbsVec(pw[k]) : pw[k]));
   return dx;
 }
 
