@@ -48,6 +48,29 @@ constexpr Acc InvFactorial(int k) {
   return Acc(1) / f;
 }
 
+// expm1(r) ~ r + r^2/2! + ... + r^d/d! in Estrin's form: pairs c_k + c_{k+1} r, then
+// pairs of pairs with r^2, r^4, ...: log2(d) dependent steps instead of Horner's d.
+// The exponential heads every ABU chunk's dependency chain: ABU backward 6.56 -> 6.05
+// ns/element cache-resident (forward unchanged), for a max error over [-88, 0] of
+// 1.33 / 2.11 ulp (exp / expm1, float) against Horner's 1.18 / 1.30.
+template <typename Acc, int kDegree, typename V>
+TLA_ALWAYS_INLINE V ExpTaylor(V r) {
+  // Coefficients c_0..c_{d-1} of expm1(r) / r, padded with zeros to a power of two.
+  constexpr int kTerms = 1 << (32 - __builtin_clz(kDegree - 1));
+  V q[kTerms];
+  for (int k = 0; k < kTerms; k += 2) {
+    const Acc lo = k < kDegree ? InvFactorial<Acc>(k + 1) : Acc(0);
+    const Acc hi = k + 1 < kDegree ? InvFactorial<Acc>(k + 2) : Acc(0);
+    q[k / 2] = hi == Acc(0) ? V{} + lo : hi * r + lo;
+  }
+  V power = r * r;
+  for (int n = kTerms / 2; n > 1; n /= 2) {
+    for (int k = 0; k < n; k += 2) q[k / 2] = q[k + 1] * power + q[k];
+    if (n > 2) power = power * power;
+  }
+  return q[0] * r;
+}
+
 // exp(v) and expm1(v) of one non-positive argument, both to a few ulp (expm1 keeps its
 // relative accuracy near 0, exp near its underflow).
 template <typename V>
@@ -63,15 +86,12 @@ TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   const auto underflow = v < K::kMinArg;
   const V vc = underflow ? zero + K::kMinArg : v;  // NaN stays NaN (compare is false)
   // v = n ln2 + r with n integer and |r| <= ln2 / 2; the magic constant rounds to nearest.
-  V n = (vc * K::kLog2e + K::kRoundMagic) - K::kRoundMagic;
-  n = n == n ? n : zero;  // NaN: keep the integer conversion below defined
-  const V r = (vc - n * K::kLn2Hi) - n * K::kLn2Lo;
-  // p = expm1(r) by Horner on the Taylor series r + r^2/2! + ... + r^d/d!.
-  V p = zero + InvFactorial<Acc>(K::kTaylorDegree);
-  for (int k = K::kTaylorDegree - 1; k >= 1; --k) p = p * r + InvFactorial<Acc>(k);
-  p = p * r;
-  // 2^n from its exponent bits (n >= kMinArg / ln2 keeps it a normal number).
-  const BitsV nbits = __builtin_convertvector(n, BitsV);
+  const V n = (vc * K::kLog2e + K::kRoundMagic) - K::kRoundMagic;
+  const V r = (vc - n * K::kLn2Hi) - n * K::kLn2Lo;  // NaN stays NaN, so p does
+  const V p = ExpTaylor<Acc, K::kTaylorDegree>(r);
+  // 2^n from its exponent bits (n >= kMinArg / ln2 keeps it a normal number); NaN is
+  // replaced first, off the polynomial's path, to keep the conversion defined.
+  const BitsV nbits = __builtin_convertvector(n == n ? n : zero, BitsV);
   const V scale = __builtin_bit_cast(V, (nbits + K::kExponentBias) << K::kMantissaBits);
   // exp = 2^n (1 + p); expm1 = 2^n p + (2^n - 1), exact to rounding in both forms.
   const V e = scale + scale * p, em1 = scale * p + (scale - Acc(1));
