@@ -75,7 +75,17 @@ NUMPY_SLOPE = {
     "gelu": lambda x, b: np_gelu_slope(x),
 }
 ALL = tuple(BASIS_FUNCTIONS)
-LAYOUTS = [((3, 4, 11), -1, False), ((3, 4, 11), -1, True), ((2, 5, 3, 4), 1, True)]
+# The kernels walk 8 lanes at a time, two chunks side by side where they fit: C = 27
+# channels-last is one chunk pair, one single chunk and a 3-lane tail per row; runs of
+# 29 (channels-first) the same along a channel.
+LAYOUTS = [
+    ((3, 4, 11), -1, False),
+    ((3, 4, 11), -1, True),
+    ((2, 5, 3, 4), 1, True),
+    ((3, 27), -1, True),
+    ((2, 3, 29), 1, True),
+]
+LAYOUT_IDS = ["layer", "chan_last", "chan_first", "chan_last_pairs", "chan_first_pairs"]
 
 
 def test_numpy_oracle_covers_every_basis():
@@ -120,7 +130,7 @@ def grads(impl, x, w, beta, basis, axis, dy):
 @pytest.mark.parametrize(
     "basis", [(b,) for b in ALL] + [ALL], ids=lambda b: "+".join(b) if len(b) < 3 else "all"
 )
-@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=LAYOUT_IDS)
 def test_forward_matches_twin_and_numpy(basis, shape, axis, per_channel, dtype):
     x, w, beta = case(1, shape, axis, per_channel, basis, dtype)
     y_op = abu(x, w, beta, basis=basis, axis=axis, implementation="op")
@@ -134,7 +144,7 @@ def test_forward_matches_twin_and_numpy(basis, shape, axis, per_channel, dtype):
 
 
 @requires_ops
-@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=LAYOUT_IDS)
 def test_gradients_match_twin_autodiff(shape, axis, per_channel, dtype):
     x, w, beta = case(2, shape, axis, per_channel, ALL, dtype)
     dy = tf.cast(tf.random.stateless_uniform(x.shape, (1, 2), -1, 1), dtype)

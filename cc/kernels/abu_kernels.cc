@@ -82,31 +82,47 @@ struct AbuEvaluator {
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
+  static constexpr int kChunks = 2;
   int m;
   Basis basis[kMaxBasis];
   bool needs_abs_exp;  // some function derives from exp(-|x|)
   bool unit_beta;      // every channel's swish beta is exactly 1
 
-  TLA_ALWAYS_INLINE V Eval(int64_t, V x, V dy, const Acc* cf, int64_t cjs, Acc* g,
-                           int64_t gjs) const {
-    auto coef = [&](int j) { return LoadVec<V>(cf + j * cjs); };
-    auto accumulate = [&](int j, V t) { StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t); };
-    const V beta = coef(m);
-    const NegExpResult<V> ax = needs_abs_exp ? NegExp<Acc>(-AbsVec(x)) : NegExpResult<V>{};
-    V sum = {}, slope = {};
+  // The chunks go through each stage together (the exponential, then each basis
+  // function): one chunk is a single long dependency chain, two side by side keep the
+  // core busy (16M float32, two threads: forward 36-39 -> 33 ms, backward 67 -> 45 ms).
+  template <int kU>
+  TLA_ALWAYS_INLINE void Eval(int64_t, const V* x, const V* dy, V* out, const Acc* cf, int64_t cjs,
+                              Acc* g, int64_t gjs, int64_t step) const {
+    V beta[kU], sum[kU] = {}, slope[kU] = {};
+    NegExpResult<V> ax[kU] = {};
+    // Unrolled so that the arrays stay in registers (a loop kept them in memory and ran
+    // 50% slower than one chunk at a time).
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) {
+      beta[u] = LoadVec<V>(cf + u * step + m * cjs);
+      if (needs_abs_exp) ax[u] = NegExp<Acc>(-AbsVec(x[u]));
+    }
     for (int j = 0; j < m; ++j) {
-      const V w = coef(j);
-      const BasisLanes<V> v = EvaluateLanes<Acc>(basis[j], x, beta, ax, unit_beta);
-      if constexpr (!kGrad) {
-        sum += w * v.f;
-      } else {
-        slope += w * v.df;
-        accumulate(j, dy * v.f);
-        if (basis[j] == Basis::kSwish) accumulate(m, dy * w * v.dbeta);
+#pragma GCC unroll 8
+      for (int u = 0; u < kU; ++u) {
+        const V w = LoadVec<V>(cf + u * step + j * cjs);
+        const BasisLanes<V> v = EvaluateLanes<Acc>(basis[j], x[u], beta[u], ax[u], unit_beta);
+        if constexpr (!kGrad) {
+          sum[u] += w * v.f;
+        } else {
+          slope[u] += w * v.df;
+          Accumulate(g + u * step + j * gjs, dy[u] * v.f);
+          if (basis[j] == Basis::kSwish) Accumulate(g + u * step + m * gjs, dy[u] * w * v.dbeta);
+        }
       }
     }
-    return kGrad ? dy * slope : sum;
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) out[u] = kGrad ? dy[u] * slope[u] : sum[u];
   }
+
+ private:
+  static TLA_ALWAYS_INLINE void Accumulate(Acc* g, V t) { StoreVec(g, LoadVec<V>(g) + t); }
 };
 
 template <typename Acc>

@@ -13,12 +13,17 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs;
-//   V Eval(int64_t first, V x, V dy, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs) const;
-// Coefficient j of lane l is cf[j * cjs + l]; with kGrad it returns dx
-// and adds d loss / d coef_j of lane l to g[j * gjs + l], otherwise it returns y. Padded
-// lanes see x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of
-// dy * something).
+//   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs, kChunks;
+//   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
+//                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
+//                               int64_t step) const;
+// Eval<kU> evaluates kU chunks (x[u] holds elements first + u * kLanes ...) side by side:
+// the walker hands it E::kChunks full chunks at a time where it can, so that an evaluator
+// whose chunk is one long dependency chain can interleave independent ones (ABU), and
+// single chunks (kU = 1) at the ends. Coefficient j of lane l of chunk u is
+// cf[u * step + j * cjs + l]; with kGrad out[u] is dx and d loss / d coef_j of that lane
+// is added to g[u * step + j * gjs + l], otherwise out[u] is y. Padded lanes see
+// x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of dy * something).
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
 #define TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
 
@@ -136,6 +141,7 @@ struct LaneWalker {
   using Vec = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = E::kGrad;
   static constexpr int kMaxCoefs = E::kMaxCoefs;
+  static constexpr int64_t kGroup = E::kChunks * kLanes;  // elements per multi-chunk step
 
   const Layout& layout;
   const CoefTable<Acc>& coefs;
@@ -144,12 +150,19 @@ struct LaneWalker {
   const T* dy;  // kGrad only
   T* out;       // y, or dx with kGrad
 
-  template <bool kFull>
-  TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g,
-                               int64_t gjs) const {
-    const Vec xv = LoadLanes<kFull>(x, i, len);
-    const Vec dyv = kGrad ? LoadLanes<kFull>(dy, i, len) : Vec{};
-    StoreLanes<kFull>(out, i, len, eval.Eval(i, xv, dyv, cf, cjs, g, gjs));
+  // kU chunks from element i, chunk u's coefficients and sums at cf + u * step and
+  // g + u * step; with !kFull, one chunk of len < kLanes real lanes.
+  template <int kU, bool kFull = true>
+  TLA_ALWAYS_INLINE void Chunks(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
+                                int64_t step) const {
+    static_assert(kFull || kU == 1, "a partial chunk comes alone");
+    Vec xv[kU], dyv[kU], ov[kU];
+    for (int u = 0; u < kU; ++u) {
+      xv[u] = LoadLanes<kFull>(x, i + u * kLanes, len);
+      dyv[u] = kGrad ? LoadLanes<kFull>(dy, i + u * kLanes, len) : Vec{};
+    }
+    eval.template Eval<kU>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
+    for (int u = 0; u < kU; ++u) StoreLanes<kFull>(out, i + u * kLanes, len, ov[u]);
   }
 
   // Lanes across elements of channel c's run [i, end); the per-lane gradient sums are
@@ -162,8 +175,9 @@ struct LaneWalker {
     alignas(sizeof(Vec)) Acc cf[kMaxCoefs * kLanes];
     for (int j = 0; j < coefs.num_coefs; ++j) StoreVec(cf + j * kLanes, Vec{} + row[j]);
     Acc g[kMaxCoefs * kLanes] = {};
-    for (; i + kLanes <= end; i += kLanes) Chunk<true>(i, kLanes, cf, kLanes, g, kLanes);
-    if (i < end) Chunk<false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes);
+    for (; i + kGroup <= end; i += kGroup) Chunks<E::kChunks>(i, kLanes, cf, kLanes, g, kLanes, 0);
+    for (; i + kLanes <= end; i += kLanes) Chunks<1>(i, kLanes, cf, kLanes, g, kLanes, 0);
+    if (i < end) Chunks<1, false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes, 0);
     if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.channels, c);
   }
 
@@ -173,15 +187,17 @@ struct LaneWalker {
     const int64_t C = coefs.channels;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
+    for (; c0 + kGroup <= C; c0 += kGroup)
+      Chunks<E::kChunks>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunk<true>(base + c0, kLanes, by_coef + c0, C, part + c0, C);
+      Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     if (c0 < C) {  // channel tail: padded local coefficients and partials
       const int len = static_cast<int>(C - c0);
       Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
       for (int j = 0; j < coefs.num_coefs; ++j)
         for (int l = 0; l < kLanes; ++l)
           cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
-      Chunk<false>(base + c0, len, cf, kLanes, g, kLanes);
+      Chunks<1, false>(base + c0, len, cf, kLanes, g, kLanes, kLanes);
       if (kGrad)
         for (int j = 0; j < coefs.num_coefs; ++j)
           for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
