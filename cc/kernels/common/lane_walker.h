@@ -153,7 +153,7 @@ struct LaneWalker {
 
   const Layout& layout;
   const CoefTable<Acc>& coefs;
-  const E& eval;
+  const E eval;  // a copy: see WalkBlocks
   const T* x;
   const T* dy;  // kGrad only
   T* out;       // y, or dx with kGrad
@@ -239,8 +239,13 @@ template <typename W>
 void WalkBlocks(const W& w, ParamGradPartials<typename W::Acc>* partials, const BlockPlan& plan,
                 const ParallelForBlocks& parallel_for) {
   parallel_for(plan.num_blocks, [&](int64_t begin, int64_t end) {
+    // Each task walks its own copy of the walker (and, in LaneWalker, of the evaluator):
+    // read from the caller's stack, those fields shared cache lines with the caller's
+    // spills while it walked blocks too (ABU per-layer through TensorFlow, 16M float32:
+    // 4.1-4.6 -> 3.2 ns/element).
+    const W local = w;
     for (int64_t b = begin; b < end; ++b)
-      WalkLaneBlock(w, plan, b, W::kGrad ? partials->block(b) : nullptr);
+      WalkLaneBlock(local, plan, b, W::kGrad ? partials->block(b) : nullptr);
   });
 }
 
