@@ -82,7 +82,7 @@ struct AbuEvaluator {
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
-  static constexpr int kChunks = 2;
+  static constexpr int kChunks = 2, kRowChunks = 2;
   int m;
   Basis basis[kMaxBasis];
   bool needs_abs_exp;  // some function derives from exp(-|x|)

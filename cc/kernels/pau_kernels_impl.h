@@ -45,19 +45,14 @@ CoefTable<Acc> PrepareCoefs(const PauConfig& cfg, int64_t channels, const Acc* n
   });
 }
 
-// The lane kernel. Coefficient j of lane l is cf[j * cjs + l].
-// Returns y, or with kGrad returns dx while g[j * gjs + l] accumulates d loss / d coef_j
-// (times the noise factor fac[j * kLanes + l] when kNoise).
-template <typename Acc, PauVersion Ver, bool kGrad, bool kNoise,
-          typename V = typename LaneVec<Acc>::type>
-TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, const Acc* fac, int m, int n,
-                              int koff, Acc* g, int64_t gjs) {
+// The lane kernel. Coefficient j of lane l is cf[j * cjs + l]. Returns y, or with kGrad
+// returns dx and sets the factors of the coefficient gradients of each lane:
+// d loss / d a_j = ta * x^j and d loss / d e_k = tb * z^k (AddCoefGrads sums them).
+template <typename Acc, PauVersion Ver, bool kGrad, typename V = typename LaneVec<Acc>::type>
+TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, int m, int n, int koff, V* ta,
+                              V* tb) {
   const V zero = {};
   auto coef = [&](int j) { return LoadVec<V>(cf + j * cjs); };
-  auto accumulate = [&](int j, V t) {
-    if (kNoise) t *= LoadVec<V>(fac + j * kLanes);
-    StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t);
-  };
   constexpr bool kAbsDenominator = Ver == PauVersion::kB || Ver == PauVersion::kC;
 
   V p = coef(m), dp = zero;
@@ -84,18 +79,28 @@ TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, const Acc* 
   const V y = p * inv_q;
   const V s = kAbsDenominator ? SignVec(d) : zero + 1;
   const V dq = Ver == PauVersion::kA ? SignVec(x) * dd : s * dd;
-  const V dx = dy * (dp - dq * y) * inv_q;
-  const V ta = dy * inv_q;   // d loss / d a_j = ta * x^j
-  const V tb = -ta * y * s;  // d loss / d e_k = tb * z^k
+  *ta = dy * inv_q;
+  *tb = -*ta * y * s;
+  return dy * (dp - dq * y) * inv_q;
+}
+
+// Adds one chunk's coefficient gradients ta * x^j and tb * z^k (EvalLanes) to
+// g[j * gjs + l], each times the noise factor fac[j * kLanes + l] when kNoise.
+template <typename Acc, PauVersion Ver, bool kNoise, typename V = typename LaneVec<Acc>::type>
+TLA_ALWAYS_INLINE void AddCoefGrads(V x, V ta, V tb, const Acc* fac, int m, int n, int koff, Acc* g,
+                                    int64_t gjs) {
+  auto accumulate = [&](int j, V t) {
+    if (kNoise) t *= LoadVec<V>(fac + j * kLanes);
+    StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t);
+  };
   // Powers x^0..x^max(m, n), shared by both sums: z^k is x^k, or |x^k| for version A
   // (a mask, where a multiply chain would compete with the FMAs).
   V pw[kPauMaxDegree + 1];
-  pw[0] = zero + 1;
+  pw[0] = V{} + 1;
   for (int j = 1; j <= (m > n ? m : n); ++j) pw[j] = pw[j - 1] * x;
   for (int j = 0; j <= m; ++j) accumulate(j, ta * pw[j]);
   for (int k = koff; k <= n; ++k)
     accumulate(m + 1 + k - koff, tb * (Ver == PauVersion::kA ? AbsVec(pw[k]) : pw[k]));
-  return dx;
 }
 
 // Noisy per-lane coefficients c * (1 + alpha * u) for the elements first..first+7.
@@ -125,33 +130,40 @@ struct PauEvaluator {
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kPauMaxCoefs;
-  // One chunk at a time: its Horner chains leave enough independent work (two chunks
-  // interleaved by hand gained 8% in a standalone test; not worth the code).
-  static constexpr int kChunks = 1;
+  // Along a run the noise-free backward takes kGradGroup chunks at a time in two passes:
+  // dx and the gradient factors of every chunk, then the coefficient sums (same sums,
+  // same order). One pass per chunk kept the ten sums live beside the Horner chains and
+  // spilled six of them each chunk: 16M float32 on 2 threads 29.2 -> 25.5 ms (groups
+  // of 4: 26.1, of 8: 30.4). In row mode, where the sums live in the block partials
+  // anyway, groups were measured slower (4: 28.6 -> 36 ms): one chunk at a time there.
+  static constexpr int kGradGroup = 2;
+  static constexpr int kChunks = kGrad && !kNoise ? kGradGroup : 1, kRowChunks = 1;
   int m, n;  // runtime degrees, used where kM, kN < 0
   float noise;
   uint32_t key;
 
   template <int kU>
   TLA_ALWAYS_INLINE void Eval(int64_t first, const V* x, const V* dy, V* out, const Acc* cf,
-                              int64_t cjs, Acc* g, int64_t gjs, int64_t) const {
-    static_assert(kU == 1, "PAU evaluates one chunk at a time");
-    out[0] = EvalChunk(first, x[0], dy[0], cf, cjs, g, gjs);
-  }
-
- private:
-  TLA_ALWAYS_INLINE V EvalChunk(int64_t first, V x, V dy, const Acc* cf, int64_t cjs, Acc* g,
-                                int64_t gjs) const {
+                              int64_t cjs, Acc* g, int64_t gjs, int64_t step) const {
     const int m = kM >= 0 ? kM : this->m, n = kN >= 0 ? kN : this->n;
     constexpr int kKoff = Ver == PauVersion::kC ? 0 : 1;
+    V ta[kU], tb[kU];
     if constexpr (kNoise) {
+      static_assert(kU == 1, "noisy coefficients are drawn one chunk at a time");
       Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
       DrawNoisyCoefs(
           key, first, m + 1 + n + 1 - kKoff, noise, [&](int j, int l) { return cf[j * cjs + l]; },
           noisy, fac);
-      return EvalLanes<Acc, Ver, kGrad, true>(x, dy, noisy, kLanes, fac, m, n, kKoff, g, gjs);
+      out[0] = EvalLanes<Acc, Ver, kGrad>(x[0], dy[0], noisy, kLanes, m, n, kKoff, ta, tb);
+      if (kGrad) AddCoefGrads<Acc, Ver, true>(x[0], ta[0], tb[0], fac, m, n, kKoff, g, gjs);
     } else {
-      return EvalLanes<Acc, Ver, kGrad, false>(x, dy, cf, cjs, nullptr, m, n, kKoff, g, gjs);
+      for (int u = 0; u < kU; ++u)
+        out[u] = EvalLanes<Acc, Ver, kGrad>(x[u], dy[u], cf + u * step, cjs, m, n, kKoff, ta + u,
+                                            tb + u);
+      if (kGrad)
+        for (int u = 0; u < kU; ++u)
+          AddCoefGrads<Acc, Ver, false>(x[u], ta[u], tb[u], nullptr, m, n, kKoff, g + u * step,
+                                        gjs);
     }
   }
 };

@@ -13,14 +13,15 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs, kChunks;
+//   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs, kChunks, kRowChunks;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
 //                               int64_t step) const;
 // Eval<kU> evaluates kU chunks (x[u] holds elements first + u * kLanes ...) side by side:
-// the walker hands it E::kChunks full chunks at a time where it can, so that an evaluator
-// whose chunk is one long dependency chain can interleave independent ones (ABU), and
-// single chunks (kU = 1) at the ends. Coefficient j of lane l of chunk u is
+// the walker hands it E::kChunks full chunks at a time where it can (E::kRowChunks in row
+// mode), so that an evaluator whose chunk is one long dependency chain can interleave
+// independent ones (ABU) or split a group's work into passes (PAU backward), and single
+// chunks (kU = 1) at the ends. Coefficient j of lane l of chunk u is
 // cf[u * step + j * cjs + l]; with kGrad out[u] is dx and d loss / d coef_j of that lane
 // is added to g[u * step + j * gjs + l], otherwise out[u] is y. Padded lanes see
 // x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of dy * something).
@@ -150,6 +151,7 @@ struct LaneWalker {
   static constexpr bool kGrad = E::kGrad;
   static constexpr int kMaxCoefs = E::kMaxCoefs;
   static constexpr int64_t kGroup = E::kChunks * kLanes;  // elements per multi-chunk step
+  static constexpr int64_t kRowGroup = E::kRowChunks * kLanes;
 
   const Layout& layout;
   const CoefTable<Acc>& coefs;
@@ -195,8 +197,8 @@ struct LaneWalker {
     const int64_t C = coefs.channels;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
-    for (; c0 + kGroup <= C; c0 += kGroup)
-      Chunks<E::kChunks>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+    for (; c0 + kRowGroup <= C; c0 += kRowGroup)
+      Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     for (; c0 + kLanes <= C; c0 += kLanes)
       Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     if (c0 < C) {  // channel tail: padded local coefficients and partials
