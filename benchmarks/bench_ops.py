@@ -2,7 +2,8 @@
 tf.nn.relu vs the memory-bandwidth floor, forward and forward+backward, per layer and per
 channel, float32 and bfloat16. Prints medians, ratios, and whether each op meets the
 targets (forward <= 0.9x XLA and <= 1.3x the copy; forward+backward <= 0.2x XLA and
-<= 1.3x the floor of 20 bytes/element at float32, 10 at bfloat16).
+<= 1.3x the floor of 20 bytes/element at float32, 10 at bfloat16). Each case's functions
+and the copy are timed round-robin, so a case's ratios hold under one machine load.
 
     python benchmarks/bench_ops.py [--family pau|pwlu|abu|all] [--dtypes float32,bfloat16]
                                    [--elements 16777216] [--repeats 9]
@@ -28,6 +29,10 @@ import tensorflow as tf  # noqa: E402
 import tf_learnact  # noqa: E402
 from tf_learnact.coefficients import initial_coefficients  # noqa: E402
 from tf_learnact.layers.pwlu import initial_parameters  # noqa: E402
+
+# Every variant is its own tf.function, traced once: TensorFlow's "excessive retracing"
+# heuristic counts these as retraces and would interleave warnings with the table.
+tf.get_logger().setLevel("ERROR")
 
 
 def pau_case(channels):
@@ -65,16 +70,24 @@ def first_element(t: tf.Tensor):
     return tf.reshape(t, [-1])[:1].numpy()
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # trace / compile / warm up
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def interleaved_medians_ms(fns: dict, repeats: int) -> dict:
+    """Median ms of each function, timed round-robin (one call of each per round), so
+    that every ratio between them compares calls made under the same machine load: on
+    the shared 2-core machine the speed drifts by 10-20% within one run of this script."""
+    for fn in fns.values():
+        fn()  # trace / compile / warm up
         fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
+
+# (name, implementation, jit_compile) of each timed variant of a case.
+IMPLEMENTATIONS = [("op", "op", False), ("twin", "composite", False), ("xla", "composite", True)]
 
 # Targets per pass: (max op/XLA, max op/floor).
 TARGETS = {"fwd": (0.9, 1.3), "fwd+bwd": (0.2, 1.3)}
@@ -123,6 +136,7 @@ def main() -> None:
     )
     header = (
         f"{'case':30s} {'dtype':8s} {'pass':8s} {'op ms':>8s} {'twin ms':>8s} {'XLA ms':>8s} {'relu ms':>8s} "
+        f"{'copy ms':>8s} "
         f"{'op/twin':>8s} {'op/XLA':>7s} {'op/floor':>8s} {'target':>7s}"
     )
     families = list(FAMILIES) if args.family == "all" else [args.family]
@@ -132,36 +146,35 @@ def main() -> None:
         x = tf.cast(tf.random.stateless_normal((rows, args.channels), (1, 2)), dtype)
         dy = tf.cast(tf.random.stateless_normal((rows, args.channels), (3, 4)), dtype)
         copy = tf.function(lambda x=x: x * 2)  # a real copy: x * 1 and Copy are elided
-        copy_ms = median_ms(lambda copy=copy: first_element(copy()), args.repeats)
         nbytes = dtype.size
-        floors = {"fwd": copy_ms, "fwd+bwd": copy_ms * 5 / 2}  # bytes/element: 2 vs 5 tensor passes
         print(
-            f"\n{dtype_name}: memory copy (x*2, {2 * nbytes} B/elem) {copy_ms:.2f} ms = "
-            f"{2 * nbytes * args.elements / copy_ms / 1e6:.1f} GB/s; fwd+bwd floor ({5 * nbytes} B/elem) "
-            f"{floors['fwd+bwd']:.2f} ms"
+            f"\n{dtype_name}: memory copy x*2 ({2 * nbytes} B/elem), timed beside each case; "
+            f"floor: the copy (fwd), 5/2 of it (fwd+bwd, {5 * nbytes} B/elem)"
         )
         print(header)
         print("-" * len(header))
-        relu = [median_ms(f, args.repeats) for f in make_fns(relu_apply, "composite", False, x, [], dy)]
+        relu_fwd, relu_fb = make_fns(relu_apply, "composite", False, x, [], dy)  # traced once
         for family in families:
             for label, channels in [("per-layer", None), (f"per-channel (C={args.channels})", args.channels)]:
                 params, apply = FAMILIES[family](channels)
-                timings = {}
-                for name, impl, jit in [
-                    ("op", "op", False),
-                    ("twin", "composite", False),
-                    ("xla", "composite", True),
-                ]:
-                    fwd, fb = make_fns(apply, impl, jit, x, params, dy)
-                    timings[name] = (median_ms(fwd, args.repeats), median_ms(fb, args.repeats))
-                for k, pass_name in enumerate(("fwd", "fwd+bwd")):
-                    op, twin, xla = (timings[n][k] for n in ("op", "twin", "xla"))
+                fns = {
+                    "copy": lambda copy=copy: first_element(copy()),
+                    "relu fwd": relu_fwd,
+                    "relu fwd+bwd": relu_fb,
+                }
+                for name, impl, jit in IMPLEMENTATIONS:
+                    fns[f"{name} fwd"], fns[f"{name} fwd+bwd"] = make_fns(apply, impl, jit, x, params, dy)
+                ms = interleaved_medians_ms(fns, args.repeats)
+                copy_ms = ms["copy"]
+                floors = {"fwd": copy_ms, "fwd+bwd": copy_ms * 5 / 2}  # bytes/element: 2 vs 5 tensor passes
+                for pass_name in ("fwd", "fwd+bwd"):
+                    op, twin, xla, relu = (ms[f"{n} {pass_name}"] for n in ("op", "twin", "xla", "relu"))
                     max_xla, max_floor = TARGETS[pass_name]
                     met = op / xla <= max_xla and op / floors[pass_name] <= max_floor
                     case = f"{family.upper()} {label}"
                     print(
                         f"{case:30s} {dtype_name:8s} {pass_name:8s} {op:8.2f} {twin:8.2f} "
-                        f"{xla:8.2f} {relu[k]:8.2f} {op / twin:8.3f} {op / xla:7.3f} "
+                        f"{xla:8.2f} {relu:8.2f} {copy_ms:8.2f} {op / twin:8.3f} {op / xla:7.3f} "
                         f"{op / floors[pass_name]:8.2f} {'met' if met else 'MISSED':>7s}"
                     )
 
