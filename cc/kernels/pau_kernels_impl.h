@@ -135,7 +135,7 @@ struct PauEvaluator {
   // same order). One pass per chunk kept the ten sums live beside the Horner chains and
   // spilled six of them each chunk: 16M float32 on 2 threads 29.2 -> 25.5 ms (groups
   // of 4: 26.1, of 8: 30.4). In row mode, where the sums live in the block partials
-  // anyway, groups were measured slower (4: 28.6 -> 36 ms): one chunk at a time there.
+  // anyway, groups were no faster (2) or slower (4: 28.6 -> 36 ms): one chunk there.
   static constexpr int kGradGroup = 2;
   static constexpr int kChunks = kGrad && !kNoise ? kGradGroup : 1, kRowChunks = 1;
   int m, n;  // runtime degrees, used where kM, kN < 0
