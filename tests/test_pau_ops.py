@@ -178,8 +178,9 @@ def test_empty_input(per_channel, dtype):
 @pytest.mark.parametrize("version", ["B", "C"])
 @pytest.mark.parametrize(
     "shape,axis,per_channel",
-    [((70000,), -1, False), ((600, 37), -1, True), ((5, 6, 3000), 1, True)],
-    ids=["layer", "last", "first"],
+    # 1.1M elements: more blocks than thread-pool tasks, so each task walks a range of blocks.
+    [((70000,), -1, False), ((1100000,), -1, False), ((600, 37), -1, True), ((5, 6, 3000), 1, True)],
+    ids=["layer", "layer_block_ranges", "last", "first"],
 )
 def test_many_blocks_match_twin(version, shape, axis, per_channel):
     """Several blocks and threads, tails included, against the float64 twin."""
@@ -206,7 +207,8 @@ import tf_learnact
 from tf_learnact.ops.pau import pau
 rng = np.random.default_rng(0)
 out = []
-for shape, per_channel, noise in [((300000,), False, 0.0), ((4000, 48), True, 0.0), ((300000,), False, 0.05)]:
+cases = [((1200000,), False, 0.0), ((4000, 48), True, 0.0), ((300000,), False, 0.05)]
+for shape, per_channel, noise in cases:
     x = tf.constant(rng.normal(size=shape), tf.float32)
     c = (shape[-1],) if per_channel else ()
     num = tf.constant(rng.uniform(0.1, 1, c + (6,)), tf.float32)

@@ -230,7 +230,7 @@ import tf_learnact
 from tf_learnact.ops.pwlu import pwlu
 rng = np.random.default_rng(0)
 out = []
-for shape, c in [((400000,), None), ((5000, 40), 40)]:
+for shape, c in [((1200000,), None), ((5000, 40), 40)]:
     x = tf.constant(rng.normal(size=shape), tf.float32)
     lead = (c,) if c else ()
     p = [tf.constant(v, tf.float32) for v in (np.full(lead, -2.0), np.full(lead, 2.0),

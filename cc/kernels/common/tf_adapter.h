@@ -42,8 +42,8 @@ typename StorageOf<TfT>::type* StoragePtr(tensorflow::Tensor* t) {
 // Layout of x for parameters of rank `param_rank` (1: per layer, 2: per channel along
 // axis). Checks axis and the channel count; `param_name` names the offending input.
 inline absl::Status LayoutFor(const tensorflow::TensorShape& x_shape, int axis,
-                              const tensorflow::TensorShape& param_shape,
-                              const char* param_name, Layout* layout) {
+                              const tensorflow::TensorShape& param_shape, const char* param_name,
+                              Layout* layout) {
   std::vector<int64_t> dims(x_shape.dims());
   for (int d = 0; d < x_shape.dims(); ++d) dims[d] = x_shape.dim_size(d);
   if (param_shape.dims() == 1) {
@@ -53,11 +53,12 @@ inline absl::Status LayoutFor(const tensorflow::TensorShape& x_shape, int axis,
   const int rank = x_shape.dims();
   const int a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
-    return absl::InvalidArgumentError(absl::StrCat("axis ", axis, " is out of range for x of rank ", rank));
+    return absl::InvalidArgumentError(
+        absl::StrCat("axis ", axis, " is out of range for x of rank ", rank));
   if (param_shape.dim_size(0) != x_shape.dim_size(a))
-    return absl::InvalidArgumentError(absl::StrCat(
-        param_name, " has ", param_shape.dim_size(0), " channel rows but x has ",
-        x_shape.dim_size(a), " channels along axis ", axis));
+    return absl::InvalidArgumentError(absl::StrCat(param_name, " has ", param_shape.dim_size(0),
+                                                   " channel rows but x has ", x_shape.dim_size(a),
+                                                   " channels along axis ", axis));
   *layout = MakeLayout(dims.data(), rank, a);
   return absl::OkStatus();
 }
@@ -84,8 +85,12 @@ inline absl::Status CheckGradientShape(const tensorflow::Tensor& dy, const tenso
       "dy must have the shape of x: ", dy.shape().DebugString(), " vs ", x.shape().DebugString()));
 }
 
-// The op's CPU thread pool, one task per block range; ParallelFor also uses the
-// calling thread.
+// The op's CPU thread pool over block ranges of about num_blocks / (kTasksPerThread *
+// threads) blocks: contiguous ranges keep each thread's stream going across block edges
+// and schedule fewer closures (one block per task, 1024 tasks at 16M elements, was 1-4%
+// slower fwd+bwd over 5 alternating runs). ParallelFor also uses the calling thread.
+constexpr int64_t kTasksPerThread = 32;
+
 inline ParallelForBlocks CpuParallelFor(tensorflow::OpKernelContext* ctx) {
   auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
   return [pool](int64_t num_blocks, const BlockRange& fn) {
@@ -93,7 +98,9 @@ inline ParallelForBlocks CpuParallelFor(tensorflow::OpKernelContext* ctx) {
       if (num_blocks == 1) fn(0, 1);
       return;
     }
-    pool->ParallelFor(num_blocks, tsl::thread::ThreadPool::SchedulingParams::Fixed(1),
+    const int64_t tasks = kTasksPerThread * pool->NumThreads();
+    const int64_t blocks_per_task = (num_blocks + tasks - 1) / tasks;
+    pool->ParallelFor(num_blocks, tsl::thread::ThreadPool::SchedulingParams::Fixed(blocks_per_task),
                       [&fn](int64_t begin, int64_t end) { fn(begin, end); });
   };
 }
@@ -101,9 +108,9 @@ inline ParallelForBlocks CpuParallelFor(tensorflow::OpKernelContext* ctx) {
 }  // namespace tf_learnact
 
 // Registers CPU kernel template `Kernel<T>` of op `NAME` for the four input dtypes.
-#define TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, TfT) \
-  REGISTER_KERNEL_BUILDER(                             \
-      Name(NAME).Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"), Kernel<TfT>)
+#define TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, TfT)                                        \
+  REGISTER_KERNEL_BUILDER(Name(NAME).Device(tensorflow::DEVICE_CPU).TypeConstraint<TfT>("T"), \
+                          Kernel<TfT>)
 #define TLA_REGISTER_CPU_KERNELS(NAME, Kernel)                \
   TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, Eigen::half);     \
   TLA_REGISTER_CPU_KERNEL_FOR(NAME, Kernel, Eigen::bfloat16); \
