@@ -83,6 +83,10 @@ struct AbuEvaluator {
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
   static constexpr int kChunks = 2, kRowChunks = 2;
+  // AVX-512 (32 registers, mask compares) where the CPU has it: cache-resident on one
+  // Zen 4 core, 1M float32 per layer / per channel: forward 1.48 / 1.41 -> 1.09 / 1.17 ms,
+  // backward 1.69 / 1.84 -> 1.58 / 1.77 ms.
+  static constexpr bool kAvx512Clone = true;
   int m;
   Basis basis[kMaxBasis];
   bool needs_abs_exp;  // some function derives from exp(-|x|)

@@ -13,7 +13,8 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad; static constexpr int kMaxCoefs, kChunks, kRowChunks;
+//   using Acc; static constexpr bool kGrad, kAvx512Clone;
+//   static constexpr int kMaxCoefs, kChunks, kRowChunks;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
 //                               int64_t step) const;
@@ -152,6 +153,7 @@ struct LaneWalker {
   static constexpr int kMaxCoefs = E::kMaxCoefs;
   static constexpr int64_t kGroup = E::kChunks * kLanes;  // elements per multi-chunk step
   static constexpr int64_t kRowGroup = E::kRowChunks * kLanes;
+  static constexpr bool kAvx512Clone = E::kAvx512Clone;
 
   const Layout& layout;
   const CoefTable<Acc>& coefs;
@@ -216,11 +218,10 @@ struct LaneWalker {
 };
 
 // One block of a walker W, which provides Row(base, part) for row mode and
-// Run(i, end, c, part) for one channel's run. The clone attribute compiles it (and
-// everything inlined into it) for AVX2+FMA and for baseline x86-64, picked at load time.
+// Run(i, end, c, part) for one channel's run.
 template <typename W>
-TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t b,
-                                     typename W::Acc* part) {
+TLA_ALWAYS_INLINE void WalkLaneBlockBody(const W& w, const BlockPlan& plan, int64_t b,
+                                         typename W::Acc* part) {
   const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
   if (plan.row_mode) {
     for (int64_t r = u0; r < u1; ++r) w.Row(r * plan.unit, part);
@@ -235,6 +236,20 @@ TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t 
   }
 }
 
+// The clone attribute compiles the block (and everything inlined into it) for AVX2+FMA
+// and for baseline x86-64, picked at load time; walkers with W::kAvx512Clone get an
+// AVX-512 clone too.
+template <typename W>
+TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t b,
+                                     typename W::Acc* part) {
+  WalkLaneBlockBody(w, plan, b, part);
+}
+template <typename W>
+TLA_TARGET_CLONES_AVX512 void WalkLaneBlockAvx512(const W& w, const BlockPlan& plan, int64_t b,
+                                                  typename W::Acc* part) {
+  WalkLaneBlockBody(w, plan, b, part);
+}
+
 // Walks every block with walker w; with W::kGrad the per-block gradient partials go to
 // `partials` (to be folded by the caller).
 template <typename W>
@@ -246,8 +261,13 @@ void WalkBlocks(const W& w, ParamGradPartials<typename W::Acc>* partials, const 
     // spills while it walked blocks too (ABU per-layer through TensorFlow, 16M float32:
     // 4.1-4.6 -> 3.2 ns/element).
     const W local = w;
-    for (int64_t b = begin; b < end; ++b)
-      WalkLaneBlock(local, plan, b, W::kGrad ? partials->block(b) : nullptr);
+    for (int64_t b = begin; b < end; ++b) {
+      typename W::Acc* part = W::kGrad ? partials->block(b) : nullptr;
+      if constexpr (W::kAvx512Clone)
+        WalkLaneBlockAvx512(local, plan, b, part);
+      else
+        WalkLaneBlock(local, plan, b, part);
+    }
   });
 }
 

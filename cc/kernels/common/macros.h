@@ -10,10 +10,16 @@
 
 // One library that runs anywhere, with an AVX2+FMA clone picked at load time.
 // "arch=x86-64-v3" (not plain "avx2") is what enables FMA.
+// TLA_TARGET_CLONES_AVX512 adds an AVX-512 clone ("arch=x86-64-v4": F, BW, DQ, VL), for
+// the kernels it measurably speeds up: the vectors stay 8 floats wide, but the code gets
+// 32 vector registers and mask registers for its compares and blends.
 #if defined(__x86_64__) && !defined(__CUDACC__) && !defined(__clang__)
 #define TLA_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define TLA_TARGET_CLONES_AVX512 \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TLA_TARGET_CLONES
+#define TLA_TARGET_CLONES_AVX512
 #endif
 
 // Hot helpers must be inlined into the TLA_TARGET_CLONES entry point, or they run
