@@ -1,9 +1,10 @@
 """Training-step and inference time of one small ResNet-style CNN (32x32x3 inputs, batch
 64, widths 16/32/64, 7 activation layers) with ReLU, PAU, RPAU, PWLU and ABU, each the
-median of repeats in one process, with the ratio to ReLU. Targets on CPU: training step
-<= 1.3x ReLU and inference <= 1.15x ReLU for PAU and PWLU.
+median of calls timed round-robin across the models in one process, with the ratio to
+ReLU. Targets on CPU: training step <= 1.3x ReLU and inference <= 1.15x ReLU for PAU and
+PWLU.
 
-    python benchmarks/bench_models.py [--repeats 5] [--steps 10]
+    python benchmarks/bench_models.py [--rounds 50] [--batch 64]
 
 Keras runs these models without XLA on a CPU-only machine (jit_compile="auto" resolves to
 False there), so the layers run their fused ops. Data are synthetic (timing does not
@@ -58,35 +59,47 @@ def resnet(activation, widths=(16, 32, 64), classes: int = 10) -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(classes)(h))
 
 
-def time_model(name: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
-    """(median training ms/step, median inference ms/batch)."""
+def build_model(name: str) -> keras.Model:
     keras.utils.set_random_seed(0)
     model = resnet(ACTIVATIONS[name])
     model.compile(
         keras.optimizers.SGD(0.01, momentum=0.9),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
+    return model
+
+
+def round_robin_ms(calls: dict, rounds: int) -> dict:
+    """Median ms of each call, timed one call of each per round: the shared machine's
+    speed drifts by several percent within a run, and timing one model after another
+    put that drift into the ratios to ReLU."""
+    times = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
+
+
+def time_models(batch: int, rounds: int) -> dict:
+    """{name: (median training ms/step, median inference ms/batch)}."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch, 32, 32, 3)).astype("float32")
     y = rng.integers(0, 10, size=(batch,))
+    xt = tf.constant(x)
+    models = {name: build_model(name) for name in ACTIVATIONS}
     # train_on_batch runs the compiled train step directly: fit's epoch machinery adds a
     # fixed per-call cost that would blur the comparison.
-    model.train_on_batch(x, y)  # trace and warm up
-    model.train_on_batch(x, y)
-    train = []
-    for _ in range(repeats * steps):
-        start = time.perf_counter()
-        model.train_on_batch(x, y)
-        train.append(time.perf_counter() - start)
-    infer_fn = tf.function(lambda t: model(t, training=False))
-    xt = tf.constant(x)
-    infer_fn(xt).numpy()
-    infer = []
-    for _ in range(repeats * steps):
-        start = time.perf_counter()
-        infer_fn(xt).numpy()
-        infer.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(train), 1e3 * statistics.median(infer)
+    train_calls = {name: (lambda m=m: m.train_on_batch(x, y)) for name, m in models.items()}
+    infer_fns = {name: tf.function(lambda t, m=m: m(t, training=False)) for name, m in models.items()}
+    infer_calls = {name: (lambda f=f: f(xt).numpy()) for name, f in infer_fns.items()}
+    for call in [*train_calls.values(), *infer_calls.values()]:  # trace and warm up
+        call()
+        call()
+    train = round_robin_ms(train_calls, rounds)
+    infer = round_robin_ms(infer_calls, rounds)
+    return {name: (train[name], infer[name]) for name in ACTIVATIONS}
 
 
 def verdict_word(met: bool) -> str:
@@ -96,8 +109,7 @@ def verdict_word(met: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=10, help="timed calls per repeat")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=50, help="timed calls of each model")
     args = parser.parse_args()
     print(
         f"TF {tf.__version__}, ops live: {tf_learnact.ops_available()}, "
@@ -109,11 +121,9 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    relu_train = relu_infer = None
-    for name in ACTIVATIONS:
-        train_ms, infer_ms = time_model(name, args.batch, args.steps, args.repeats)
-        if name == "ReLU":
-            relu_train, relu_infer = train_ms, infer_ms
+    times = time_models(args.batch, args.rounds)
+    relu_train, relu_infer = times["ReLU"]
+    for name, (train_ms, infer_ms) in times.items():
         rt, ri = train_ms / relu_train, infer_ms / relu_infer
         verdict = ""
         if name in TARGETS:
