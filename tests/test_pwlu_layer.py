@@ -113,6 +113,19 @@ def test_phase_one_freezes_collects_eq5_then_resets_with_eq6(per_channel):
     np.testing.assert_allclose(layer.running_mean.numpy(), mean, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("phase", [PHASE_COLLECT, PHASE_REALIGNED])
+def test_inference_reads_the_parameters_training_would_use(phase):
+    """Inference skips the phase-I selects: its output must be the training call's."""
+    x, _ = data()
+    _, layer = feature_model()
+    layer.heights.assign(layer.heights.numpy() * 1.5 - 0.25)  # not the ReLU start
+    layer.phase.assign(phase)
+    inferred = layer(x, training=False).numpy()
+    trained = layer(x, training=True).numpy()
+    np.testing.assert_array_equal(inferred, trained)
+    assert not np.array_equal(inferred, np.maximum(x, 0))
+
+
 def test_schedule_counts_optimizer_steps_across_fit_calls():
     x, y = data()
     model, layer = feature_model()
