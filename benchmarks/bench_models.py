@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import interleaved_medians_ms  # noqa: E402  (benchmarks/, the script's folder)
 
 import tf_learnact  # noqa: E402
 
@@ -69,19 +68,6 @@ def build_model(name: str) -> keras.Model:
     return model
 
 
-def round_robin_ms(calls: dict, rounds: int) -> dict:
-    """Median ms of each call, timed one call of each per round: the shared machine's
-    speed drifts by several percent within a run, and timing one model after another
-    put that drift into the ratios to ReLU."""
-    times = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
-
-
 def time_models(batch: int, rounds: int) -> dict:
     """{name: (median training ms/step, median inference ms/batch)}."""
     rng = np.random.default_rng(0)
@@ -94,11 +80,10 @@ def time_models(batch: int, rounds: int) -> dict:
     train_calls = {name: (lambda m=m: m.train_on_batch(x, y)) for name, m in models.items()}
     infer_fns = {name: tf.function(lambda t, m=m: m(t, training=False)) for name, m in models.items()}
     infer_calls = {name: (lambda f=f: f(xt).numpy()) for name, f in infer_fns.items()}
-    for call in [*train_calls.values(), *infer_calls.values()]:  # trace and warm up
-        call()
-        call()
-    train = round_robin_ms(train_calls, rounds)
-    infer = round_robin_ms(infer_calls, rounds)
+    # Round-robin: timed one model after another, the machine's drift moved the ratios
+    # to ReLU by several percent.
+    train = interleaved_medians_ms(train_calls, rounds)
+    infer = interleaved_medians_ms(infer_calls, rounds)
     return {name: (train[name], infer[name]) for name in ACTIVATIONS}
 
 

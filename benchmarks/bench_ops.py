@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import interleaved_medians_ms  # noqa: E402  (benchmarks/, the script's folder)
 
 import tf_learnact  # noqa: E402
 from tf_learnact.coefficients import initial_coefficients  # noqa: E402
@@ -68,22 +67,6 @@ FAMILIES = {"pau": pau_case, "pwlu": pwlu_case, "abu": abu_case}
 def first_element(t: tf.Tensor):
     """Blocks until t is computed, fetching one element (a reshape is free)."""
     return tf.reshape(t, [-1])[:1].numpy()
-
-
-def interleaved_medians_ms(fns: dict, repeats: int) -> dict:
-    """Median ms of each function, timed round-robin (one call of each per round), so
-    that every ratio between them compares calls made under the same machine load: on
-    the shared 2-core machine the speed drifts by 10-20% within one run of this script."""
-    for fn in fns.values():
-        fn()  # trace / compile / warm up
-        fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 # (name, implementation, jit_compile) of each timed variant of a case.

@@ -52,7 +52,7 @@ def test_op_benchmark_prints_every_case():
 
 
 def test_model_benchmark_prints_every_activation():
-    out = run_script("benchmarks/bench_models.py", "--batch", "8", "--steps", "1", "--repeats", "1")
+    out = run_script("benchmarks/bench_models.py", "--batch", "8", "--rounds", "1")
     names = [line.split()[0] for line in out.splitlines()[3:]]
     assert names == ["ReLU", "PAU", "RPAU", "PWLU", "ABU"]
 
