@@ -80,8 +80,6 @@ def time_models(batch: int, rounds: int) -> dict:
     train_calls = {name: (lambda m=m: m.train_on_batch(x, y)) for name, m in models.items()}
     infer_fns = {name: tf.function(lambda t, m=m: m(t, training=False)) for name, m in models.items()}
     infer_calls = {name: (lambda f=f: f(xt).numpy()) for name, f in infer_fns.items()}
-    # Round-robin: timed one model after another, the machine's drift moved the ratios
-    # to ReLU by several percent.
     train = interleaved_medians_ms(train_calls, rounds)
     infer = interleaved_medians_ms(infer_calls, rounds)
     return {name: (train[name], infer[name]) for name in ACTIVATIONS}

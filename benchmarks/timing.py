@@ -6,14 +6,14 @@ import statistics
 import time
 
 
-def interleaved_medians_ms(fns: dict, repeats: int, warmup: int = 2) -> dict:
+def interleaved_medians_ms(fns: dict, repeats: int) -> dict:
     """Median ms of each function, timed round-robin (one call of each per round), so
     that every ratio between them compares calls made under the same machine load: the
     shared 2-core machine's speed drifts by 10-20% within one run, and timing one
     function after another put that drift into the ratios."""
     for fn in fns.values():
-        for _ in range(warmup):  # trace / compile / warm up
-            fn()
+        fn()  # trace / compile / warm up
+        fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
