@@ -199,6 +199,32 @@ def test_many_blocks_match_twin(version, shape, axis, per_channel):
         assert_close(g, r, 1e-4, atol_scale=float(np.max(np.abs(r.numpy()))) + 1)
 
 
+@pytest.mark.parametrize(
+    "dtype,shape,axis,per_channel",
+    [
+        (tf.float32, (8_400_001,), -1, False),  # odd length: a partial last chunk
+        (tf.float32, (3, 7, 400_003), 1, True),  # odd runs: chunks off 16-byte alignment
+        (tf.float64, (4_200_001,), -1, False),
+    ],
+    ids=["float32_layer", "float32_first", "float64_layer"],
+)
+def test_outputs_past_cache_size_match_smaller_calls_bitwise(dtype, shape, axis, per_channel):
+    """A forward output of 32 MiB or more is written with non-temporal stores: the same
+    bits as the plain stores of calls on slices of it (each under 32 MiB)."""
+    x, num, den = make_case(11, shape, axis, per_channel, (5, 4), "A", dtype)
+    assert x.shape.num_elements() * x.dtype.size >= 32 << 20
+    whole = pau(x, num, den, version="A", axis=axis, implementation="op").numpy()
+    step = shape[0] // 3 if len(shape) == 1 else 1
+    pieces = [
+        pau(x[i : i + step], num, den, version="A", axis=axis, implementation="op").numpy()
+        for i in range(0, shape[0], step)
+    ]
+    assert all(p.nbytes < 32 << 20 for p in pieces)
+    np.testing.assert_array_equal(whole, np.concatenate(pieces))
+    head = (slice(0, 1000),) if len(shape) == 1 else (slice(0, 1), slice(None), slice(0, 1000))
+    assert_close(whole[head], numpy_forward(x[head], num, den, axis, "A"), 1e-5)
+
+
 DETERMINISM_CODE = """
 import sys, numpy as np, tensorflow as tf
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 0

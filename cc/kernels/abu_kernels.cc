@@ -87,6 +87,9 @@ struct AbuEvaluator {
   // Zen 4 core, 1M float32 per layer / per channel: forward 1.48 / 1.41 -> 1.09 / 1.17 ms,
   // backward 1.69 / 1.84 -> 1.58 / 1.77 ms.
   static constexpr bool kAvx512Clone = true;
+  // Non-temporal output stores measured slower (16M float32, 2 threads, forward
+  // 9.0-9.7 -> 9.6-10.3 ms, backward 15.1-15.9 -> 16.7-17.1 ms): ABU is compute-bound.
+  static constexpr bool kStreamOut = false;
   int m;
   Basis basis[kMaxBasis];
   bool needs_abs_exp;  // some function derives from exp(-|x|)
