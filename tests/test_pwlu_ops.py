@@ -210,6 +210,9 @@ def test_bad_parameters_raise_naming_the_parameter():
         lib.tf_learnact_pwlu(x, tf.zeros((3,)), tf.ones((2,)), tf.ones((3, 6)), tf.ones((3, 6)))
     with pytest.raises(ValueError, match="heights"):
         pwlu(x, 0.0, 1.0, tf.ones((1,)), 0.0, 1.0)
+    huge_table = tf.zeros(((1 << 24) + 1,))  # row indices are exact in float up to 2^24
+    with pytest.raises(tf.errors.InvalidArgumentError, match="slopes/offsets .* too large"):
+        lib.tf_learnact_pwlu(x, tf.constant(0.0), tf.constant(1.0), huge_table, huge_table)
 
 
 def test_bad_bounds_caught_in_compute_inside_tf_function():

@@ -40,6 +40,12 @@ inline absl::Status CheckPwluTensors(const Tensor& x, const Tensor& left, const 
   if (rows < 3)
     return absl::InvalidArgumentError(
         absl::StrCat("intervals must be >= 1 (table of N+2 rows), got ", rows - 2));
+  // Row indices are computed in float lanes and table offsets (channel * rows + row) in
+  // int32 lanes: both exact within these bounds.
+  if (rows > (int64_t{1} << 24) || slopes.NumElements() > int64_t{INT32_MAX})
+    return absl::InvalidArgumentError(absl::StrCat(
+        "slopes/offsets of shape ", slopes.shape().DebugString(),
+        " are too large: at most 2^24 table rows (N + 2) and 2^31 - 1 entries are supported"));
   const int64_t channels = slopes.dims() == 2 ? slopes.dim_size(0) : 1;
   for (const auto& [t, name] : {std::pair{&left, "left_bound"}, std::pair{&right, "right_bound"}}) {
     const bool ok =
