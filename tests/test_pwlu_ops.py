@@ -138,6 +138,26 @@ def test_gradients_match_table1(shape, axis, per_channel, dtype):
         assert_close(got, want, rtol, atol_scale=float(np.max(np.abs(want))) + 1, err_msg=name)
 
 
+@pytest.mark.parametrize(
+    "shape,axis,per_channel",
+    # Several blocks and thread tasks; channels-last rows of several chunks plus a tail.
+    [((1100000,), -1, False), ((3000, 37), -1, True), ((400, 70), -1, True), ((5, 6, 3000), 1, True)],
+    ids=["layer_block_ranges", "last", "last_many_chunks", "first"],
+)
+def test_many_blocks_match_twin(shape, axis, per_channel):
+    """Large inputs, against the float32 twin's forward and autodiff gradients (float32
+    both, as near a knot float32 and float64 may pick different segments)."""
+    rng = np.random.default_rng(5)
+    params = make_params(6, shape[axis] if per_channel else None, 16, tf.float32)
+    x = tf.constant(rng.uniform(-4, 4, shape), tf.float32)
+    dy = tf.random.stateless_uniform(shape, (1, 2), -1, 1)
+    op = grads("op", x, params, dy, axis)
+    ref = grads("composite", x, params, dy, axis)
+    assert_close(op[0], ref[0], 1e-5, err_msg="y")
+    for name, got, want in zip(("dx", "B_L", "B_R", "Y_P", "K_L", "K_R"), op[1:], ref[1:], strict=True):
+        assert_close(got, want, 1e-4, atol_scale=float(np.max(np.abs(want.numpy()))) + 1, err_msg=name)
+
+
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_gradients_match_numeric_float64(per_channel):
     n = 5

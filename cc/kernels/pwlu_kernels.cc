@@ -101,15 +101,15 @@ struct PwluWalker {
     }
   }
 
-  // Lane l's table pair pairs[l * lane_stride + k[l]] (lane_stride 0: one channel for
-  // all lanes), shuffled into slopes and offsets. Padded lanes (lanes >= len) read
+  // Lane l's table pair pairs[k[l]] (k from Rows: offsets included), shuffled into
+  // slopes and offsets. Padded lanes (lanes >= len) read
   // nothing and get 0.
   template <bool kFull>
-  TLA_ALWAYS_INLINE void Lookup(const Pair* pairs, int64_t lane_stride, const int64_t (&k)[kLanes],
-                                int len, Vec* slopes, Vec* offsets) const {
+  TLA_ALWAYS_INLINE void Lookup(const Pair* pairs, const int64_t (&k)[kLanes], int len, Vec* slopes,
+                                Vec* offsets) const {
     if constexpr (kFull) {
       Pair p[kLanes];
-      for (int l = 0; l < kLanes; ++l) p[l] = pairs[l * lane_stride + k[l]];
+      for (int l = 0; l < kLanes; ++l) p[l] = pairs[k[l]];
       const Quad q01 = __builtin_shufflevector(p[0], p[1], 0, 1, 2, 3);
       const Quad q23 = __builtin_shufflevector(p[2], p[3], 0, 1, 2, 3);
       const Quad q45 = __builtin_shufflevector(p[4], p[5], 0, 1, 2, 3);
@@ -123,7 +123,7 @@ struct PwluWalker {
     } else {
       alignas(sizeof(Vec)) Acc s[kLanes] = {}, o[kLanes] = {};
       for (int l = 0; l < len; ++l) {
-        const Pair p = pairs[l * lane_stride + k[l]];
+        const Pair p = pairs[k[l]];
         s[l] = p[0];
         o[l] = p[1];
       }
@@ -136,13 +136,12 @@ struct PwluWalker {
   // added to its bin for row k[l] (Bins: LaneBins or RowBins below, NoBins forward).
   template <bool kFull, typename Bins>
   TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, Vec left, Vec inv_width, Vec last_row,
-                               IVec lane_base, const Pair* pairs, int64_t lane_stride,
-                               const Bins& bins) const {
+                               IVec lane_base, const Pair* pairs, const Bins& bins) const {
     const Vec xv = LoadLanes<kFull>(x, i, len);
     int64_t k[kLanes];
     Rows(xv, left, inv_width, last_row, lane_base, k);
     Vec slopes, offsets;
-    Lookup<kFull>(pairs, lane_stride, k, len, &slopes, &offsets);
+    Lookup<kFull>(pairs, k, len, &slopes, &offsets);
     if constexpr (!kGrad) {
       StoreLanes<kFull>(out, i, len, xv * slopes + offsets);
     } else {
@@ -172,21 +171,22 @@ struct PwluWalker {
       return l % 2 == 0 ? Pair{b[0], b[1]} : Pair{b[2], b[3]};
     }
   };
-  // Row mode: lane l's bin is pair k * stride + l of the block partials.
+  // Row mode: lane l's bin is pair k[l] of the block partials ([C][rows] pairs), k[l]
+  // holding the lane's table offset as for the lookup.
   struct RowBins {
     Pair* bins;
-    int64_t stride;
     TLA_ALWAYS_INLINE void Add(const int64_t (&k)[kLanes], Vec lo, Vec hi, int count) const {
       const Pair g[kLanes] = {
           __builtin_shufflevector(lo, lo, 0, 1), __builtin_shufflevector(lo, lo, 2, 3),
           __builtin_shufflevector(hi, hi, 0, 1), __builtin_shufflevector(hi, hi, 2, 3),
           __builtin_shufflevector(lo, lo, 4, 5), __builtin_shufflevector(lo, lo, 6, 7),
           __builtin_shufflevector(hi, hi, 4, 5), __builtin_shufflevector(hi, hi, 6, 7)};
-      for (int l = 0; l < count; ++l) bins[k[l] * stride + l] += g[l];
+      for (int l = 0; l < count; ++l) bins[k[l]] += g[l];
     }
   };
   struct NoBins {};  // forward
   using RunBins = std::conditional_t<kGrad, LaneBins, NoBins>;
+  using RowModeBins = std::conditional_t<kGrad, RowBins, NoBins>;
 
   // Channel c's run [i, end): lanes across elements, each lane with its own bins.
   TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, int64_t c, Acc* part) const {
@@ -204,16 +204,16 @@ struct PwluWalker {
       bins.bins = reinterpret_cast<BinQuad*>(lane_bins.data());
     }
     for (; i + kLanes <= end; i += kLanes)
-      Chunk<true>(i, kLanes, left, inv_width, last_row, IVec{}, pairs, 0, bins);
+      Chunk<true>(i, kLanes, left, inv_width, last_row, IVec{}, pairs, bins);
     if (i < end)
-      Chunk<false>(i, static_cast<int>(end - i), left, inv_width, last_row, IVec{}, pairs, 0, bins);
+      Chunk<false>(i, static_cast<int>(end - i), left, inv_width, last_row, IVec{}, pairs, bins);
     if constexpr (kGrad) {
-      // part is [rows][C] pairs: lanes summed in lane order.
-      Pair* part_pairs = reinterpret_cast<Pair*>(part);
+      // part is [C][rows] pairs: lanes summed in lane order.
+      Pair* part_pairs = reinterpret_cast<Pair*>(part) + c * rows;
       for (int64_t k = 0; k < rows; ++k) {
         Pair sum = {};
         for (int l = 0; l < kLanes; ++l) sum += bins.Sum(k, l);
-        part_pairs[k * layout.channels + c] += sum;
+        part_pairs[k] += sum;
       }
     }
   }
@@ -224,28 +224,20 @@ struct PwluWalker {
   TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
     const int64_t C = layout.channels, rows = table.rows;
     const Vec last_row = Vec{} + Acc(rows - 1);
-    // The forward adds each lane's table offset ((c0 + l) * rows) to its row index in one
-    // vector add (a vector stepped per chunk): computed per lane from a pointer per chunk,
-    // the offsets took eight scalar adds and spills (cache-resident, one core, 1M float32,
-    // C = 64: 0.65 -> 0.51 ms). The backward keeps the bare rows for its bins and offsets
-    // the lookups.
+    // Each lane's table offset ((c0 + l) * rows, also its bin's) is added to its row
+    // index in one vector add (a vector stepped per chunk): computed per lane from a
+    // pointer per chunk, the offsets took eight scalar adds and spills (cache-resident,
+    // one core, 1M float32, C = 64: forward 0.65 -> 0.51 ms).
     const int32_t rows32 = static_cast<int32_t>(rows);
-    IVec lane_base = kGrad ? IVec{} : IVec{0, 1, 2, 3, 4, 5, 6, 7} * rows32;
-    const IVec lane_step = kGrad ? IVec{} : IVec{} + kLanes * rows32;
-    const int64_t lookup_stride = kGrad ? rows : 0;
-    auto pairs_from = [&](int64_t c0) { return table.pairs() + (kGrad ? c0 * rows : 0); };
-    Pair* part_pairs = reinterpret_cast<Pair*>(part);
-    auto bins_from = [&](int64_t c0) {
-      if constexpr (kGrad)
-        return RowBins{part_pairs + c0, C};
-      else
-        return NoBins{};
-    };
+    IVec lane_base = IVec{0, 1, 2, 3, 4, 5, 6, 7} * rows32;
+    const IVec lane_step = IVec{} + kLanes * rows32;
+    RowModeBins bins{};
+    if constexpr (kGrad) bins.bins = reinterpret_cast<Pair*>(part);
     int64_t c0 = 0;
     for (; c0 + kLanes <= C; c0 += kLanes, lane_base += lane_step)
       Chunk<true>(base + c0, kLanes, LoadVec<Vec>(table.left.data() + c0),
-                  LoadVec<Vec>(table.inv_width.data() + c0), last_row, lane_base, pairs_from(c0),
-                  lookup_stride, bins_from(c0));
+                  LoadVec<Vec>(table.inv_width.data() + c0), last_row, lane_base, table.pairs(),
+                  bins);
     if (c0 < C) {  // channel tail
       const int len = static_cast<int>(C - c0);
       alignas(sizeof(Vec)) Acc left[kLanes], inv_width[kLanes];
@@ -254,7 +246,7 @@ struct PwluWalker {
         inv_width[l] = l < len ? table.inv_width[c0 + l] : Acc(0);
       }
       Chunk<false>(base + c0, len, LoadVec<Vec>(left), LoadVec<Vec>(inv_width), last_row, lane_base,
-                   pairs_from(c0), lookup_stride, bins_from(c0));
+                   table.pairs(), bins);
     }
   }
 };
@@ -286,16 +278,15 @@ void PwluBackward(const Layout& layout, int intervals, const T* dy, const T* x,
   std::vector<Acc> sums(static_cast<size_t>(C * 2 * rows), Acc(0));
   if (plan.num_blocks > 0) {
     const PwluTable<Acc> table(C, intervals, left, right, slopes, offsets);
-    // part is [rows][C] (sum(dy * x), sum(dy)) pairs per block: as "channels" 2C it
-    // folds into [C][2][rows], sum(dy * x) in rows 0..rows-1 and sum(dy) after them.
-    ParamGradPartials<Acc> partials(plan.num_blocks, rows, 2 * C);
+    // part is [C][rows] (sum(dy * x), sum(dy)) pairs per block, folded as they lie.
+    ParamGradPartials<Acc> partials(plan.num_blocks, 2 * C * rows, 1);
     WalkBlocks(PwluWalker<T, true>{layout, table, x, dy, dx}, &partials, plan, parallel_for);
     partials.FoldInto(plan.num_blocks, sums.data());
   }
   for (int64_t c = 0; c < C; ++c) {
     for (int k = 0; k < rows; ++k) {
-      d_slopes[c * rows + k] = sums[c * 2 * rows + k];
-      d_offsets[c * rows + k] = sums[c * 2 * rows + rows + k];
+      d_slopes[c * rows + k] = sums[2 * (c * rows + k)];
+      d_offsets[c * rows + k] = sums[2 * (c * rows + k) + 1];
     }
   }
 }
