@@ -15,7 +15,16 @@
 namespace tf_learnact {
 
 enum class Basis : int {
-  kTanh, kElu, kRelu, kIdentity, kSwish, kSigmoid, kSelu, kLeakyRelu, kSoftplus, kGelu
+  kTanh,
+  kElu,
+  kRelu,
+  kIdentity,
+  kSwish,
+  kSigmoid,
+  kSelu,
+  kLeakyRelu,
+  kSoftplus,
+  kGelu
 };
 // A basis holds each function at most once, so at most this many.
 constexpr int kNumBasisFunctions = 10;
@@ -27,14 +36,14 @@ std::string ParseBasisList(const std::vector<std::string>& names, std::vector<Ba
 // weights: [C, m]; beta: [C] (the swish beta, used by kSwish only).
 template <typename T>
 void AbuForward(const Layout& layout, const std::vector<Basis>& basis, const T* x,
-                const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta,
-                T* y, const ParallelForBlocks& parallel_for);
+                const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta, T* y,
+                const ParallelForBlocks& parallel_for);
 
 // dx, d_weights [C, m] = sum dy * f_j(x), d_beta [C] = sum dy * w_swish * df_swish/dbeta.
 template <typename T>
 void AbuBackward(const Layout& layout, const std::vector<Basis>& basis, const T* dy, const T* x,
-                 const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta,
-                 T* dx, typename AccOf<T>::type* d_weights, typename AccOf<T>::type* d_beta,
+                 const typename AccOf<T>::type* weights, const typename AccOf<T>::type* beta, T* dx,
+                 typename AccOf<T>::type* d_weights, typename AccOf<T>::type* d_beta,
                  const ParallelForBlocks& parallel_for);
 
 }  // namespace tf_learnact

@@ -23,8 +23,8 @@ constexpr int kPauMaxDegree = 16;
 
 struct PauConfig {
   PauVersion version = PauVersion::kB;
-  int m = 5;  // numerator degree: m + 1 coefficients a_0..a_m
-  int n = 4;  // denominator degree: b_1..b_n (b_0..b_n for version C)
+  int m = 5;           // numerator degree: m + 1 coefficients a_0..a_m
+  int n = 4;           // denominator degree: b_1..b_n (b_0..b_n for version C)
   float noise = 0.0f;  // RPAU alpha: c * (1 + u), u ~ U(-alpha, alpha); 0 disables
   int64_t seed = 0;
   int num_denominator() const { return version == PauVersion::kC ? n + 1 : n; }
@@ -43,8 +43,7 @@ template <typename T>
 void PauBackward(const Layout& layout, const PauConfig& config, const T* dy, const T* x,
                  const typename AccOf<T>::type* numerator,
                  const typename AccOf<T>::type* denominator, T* dx,
-                 typename AccOf<T>::type* d_numerator,
-                 typename AccOf<T>::type* d_denominator,
+                 typename AccOf<T>::type* d_numerator, typename AccOf<T>::type* d_denominator,
                  const ParallelForBlocks& parallel_for);
 
 }  // namespace tf_learnact

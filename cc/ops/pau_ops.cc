@@ -1,10 +1,10 @@
 // Op definitions for PAU: attributes and shapes are validated here, before any kernel runs.
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cc/ops/shape_helpers.h"
 #include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
-#include "cc/ops/shape_helpers.h"
 
 namespace tf_learnact {
 namespace {
@@ -45,10 +45,10 @@ absl::Status CheckPauInputs(InferenceContext* c, int x_index) {
   const int r = c->Rank(num);
   DimensionHandle m1 = c->Dim(num, r - 1), nd = c->Dim(den, r - 1);
   if (c->ValueKnown(m1) && (c->Value(m1) < 1 || c->Value(m1) > kMaxDegree + 1))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "numerator must hold m+1 coefficients with 0 <= m <= ", kMaxDegree, ", got ", c->Value(m1)));
-  if (c->ValueKnown(nd) &&
-      (c->Value(nd) < den_extra || c->Value(nd) > kMaxDegree + den_extra))
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerator must hold m+1 coefficients with 0 <= m <= ", kMaxDegree, ", got ",
+                     c->Value(m1)));
+  if (c->ValueKnown(nd) && (c->Value(nd) < den_extra || c->Value(nd) > kMaxDegree + den_extra))
     return absl::InvalidArgumentError(absl::StrCat(
         "denominator must hold ", den_extra ? "n+1" : "n", " coefficients with 0 <= n <= ",
         kMaxDegree, " for version ", version, ", got ", c->Value(nd)));

@@ -1,9 +1,9 @@
 // Op definitions for PWLU (the inference-table form, used for training too).
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cc/ops/shape_helpers.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
-#include "cc/ops/shape_helpers.h"
 
 namespace tf_learnact {
 namespace {
