@@ -102,8 +102,7 @@ struct PwluWalker {
   }
 
   // Lane l's table pair pairs[k[l]] (k from Rows: offsets included), shuffled into
-  // slopes and offsets. Padded lanes (lanes >= len) read
-  // nothing and get 0.
+  // slopes and offsets. Padded lanes (lanes >= len) read nothing and get 0.
   template <bool kFull>
   TLA_ALWAYS_INLINE void Lookup(const Pair* pairs, const int64_t (&k)[kLanes], int len, Vec* slopes,
                                 Vec* offsets) const {
