@@ -10,6 +10,7 @@
 #define TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cc/kernels/common/lanes.h"
 #include "cc/kernels/common/macros.h"
@@ -81,21 +82,26 @@ struct NegExpResult {
 template <typename Acc, typename V = typename LaneVec<Acc>::type>
 TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   using K = ExpConstants<Acc>;
-  typedef typename K::Bits BitsV __attribute__((vector_size(sizeof(V))));
+  using UBits = std::make_unsigned_t<typename K::Bits>;
+  typedef UBits UBitsV __attribute__((vector_size(sizeof(V))));
   const V zero = {};
   const auto underflow = v < K::kMinArg;
   const V vc = underflow ? zero + K::kMinArg : v;  // NaN stays NaN (compare is false)
   // v = n ln2 + r with n integer and |r| <= ln2 / 2; the magic constant rounds to nearest.
-  const V n = (vc * K::kLog2e + K::kRoundMagic) - K::kRoundMagic;
+  const V shifted = vc * K::kLog2e + K::kRoundMagic;  // n in its low mantissa bits
+  const V n = shifted - K::kRoundMagic;
   const V r = (vc - n * K::kLn2Hi) - n * K::kLn2Lo;  // NaN stays NaN, so p does
   const V p = ExpTaylor<Acc, K::kTaylorDegree>(r);
-  // 2^n from its exponent bits (n >= kMinArg / ln2 keeps it a normal number); NaN is
-  // replaced first, off the polynomial's path, to keep the conversion defined.
-  const BitsV nbits = __builtin_convertvector(n == n ? n : zero, BitsV);
-  const V scale = __builtin_bit_cast(V, (nbits + K::kExponentBias) << K::kMantissaBits);
-  // exp = 2^n (1 + p); expm1 = 2^n p + (2^n - 1), exact to rounding in both forms.
+  // 2^n from its exponent bits (n >= kMinArg / ln2 keeps it a normal number), taken
+  // from `shifted`'s bits, whose integer value is the magic constant's plus n: adding
+  // the bias and shifting n into the exponent field shifts the magic constant's bits
+  // out (no float-to-int conversion, so no NaN guard for it; a NaN scale meets p = NaN).
+  const UBitsV bits = __builtin_bit_cast(UBitsV, shifted);
+  const V scale = __builtin_bit_cast(V, (bits + UBits(K::kExponentBias)) << K::kMantissaBits);
+  // exp = 2^n (1 + p); expm1 = 2^n p + (2^n - 1), exact to rounding in both forms (and
+  // -1 where exp underflows: 2^n - 1 rounds to it).
   const V e = scale + scale * p, em1 = scale * p + (scale - Acc(1));
-  return {underflow ? zero : e, underflow ? zero - Acc(1) : em1};
+  return {underflow ? zero : e, em1};
 }
 
 // A function value and its derivative.
