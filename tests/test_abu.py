@@ -75,15 +75,18 @@ NUMPY_SLOPE = {
     "gelu": lambda x, b: np_gelu_slope(x),
 }
 ALL = tuple(BASIS_FUNCTIONS)
-# The kernels walk 8 lanes at a time, two chunks side by side where they fit: C = 27
-# channels-last is one chunk pair, one single chunk and a 3-lane tail per row; runs of
-# 29 (channels-first) the same along a channel.
+# The layer's default basis: with every swish beta 1 the kernels take a path compiled for
+# it, tested beside the general one.
+PAPER = ("tanh", "elu", "relu", "identity", "swish")
+# The kernels walk 8 lanes at a time, several chunks side by side where they fit: two
+# across a row (C = 27 channels-last is one chunk pair, one single chunk and a 3-lane
+# tail per row), three along a run (37 channels-first: a triple, a single, a 5-lane tail).
 LAYOUTS = [
     ((3, 4, 11), -1, False),
     ((3, 4, 11), -1, True),
     ((2, 5, 3, 4), 1, True),
     ((3, 27), -1, True),
-    ((2, 3, 29), 1, True),
+    ((2, 3, 37), 1, True),
 ]
 LAYOUT_IDS = ["layer", "chan_last", "chan_first", "chan_last_pairs", "chan_first_pairs"]
 
@@ -110,12 +113,14 @@ def numpy_abu(x, w, beta, basis, axis, per_channel):
 
 
 def case(seed, shape, axis, per_channel, basis, dtype):
+    """Random x and weights; swish beta random, or 1 for the paper's basis (the path
+    compiled for it)."""
     rng = np.random.default_rng(seed)
     pdt = tf.float64 if dtype == tf.float64 else tf.float32
     lead = (shape[axis],) if per_channel else ()
     x = tf.constant(rng.uniform(-4, 4, shape), dtype)
     w = tf.constant(rng.uniform(-1, 1, lead + (len(basis),)), pdt)
-    beta = tf.constant(rng.uniform(0.5, 2.0, lead), pdt)
+    beta = tf.constant(np.ones(lead) if basis == PAPER else rng.uniform(0.5, 2.0, lead), pdt)
     return x, w, beta
 
 
@@ -128,7 +133,9 @@ def grads(impl, x, w, beta, basis, axis, dy):
 
 @requires_ops
 @pytest.mark.parametrize(
-    "basis", [(b,) for b in ALL] + [ALL], ids=lambda b: "+".join(b) if len(b) < 3 else "all"
+    "basis",
+    [(b,) for b in ALL] + [ALL, PAPER],
+    ids=lambda b: "+".join(b) if len(b) < 3 else ("paper" if b == PAPER else "all"),
 )
 @pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=LAYOUT_IDS)
 def test_forward_matches_twin_and_numpy(basis, shape, axis, per_channel, dtype):
@@ -144,13 +151,14 @@ def test_forward_matches_twin_and_numpy(basis, shape, axis, per_channel, dtype):
 
 
 @requires_ops
+@pytest.mark.parametrize("basis", [ALL, PAPER], ids=["all", "paper"])
 @pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=LAYOUT_IDS)
-def test_gradients_match_twin_autodiff(shape, axis, per_channel, dtype):
-    x, w, beta = case(2, shape, axis, per_channel, ALL, dtype)
+def test_gradients_match_twin_autodiff(basis, shape, axis, per_channel, dtype):
+    x, w, beta = case(2, shape, axis, per_channel, basis, dtype)
     dy = tf.cast(tf.random.stateless_uniform(x.shape, (1, 2), -1, 1), dtype)
-    op = grads("op", x, w, beta, ALL, axis, dy)
+    op = grads("op", x, w, beta, basis, axis, dy)
     ref = grads(
-        "composite", *(tf.cast(t, tf.float64) for t in (x, w, beta)), ALL, axis, tf.cast(dy, tf.float64)
+        "composite", *(tf.cast(t, tf.float64) for t in (x, w, beta)), basis, axis, tf.cast(dy, tf.float64)
     )
     rtol = {tf.float16: 8e-3, tf.bfloat16: 5e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
     assert_close(op[1], ref[1], rtol, atol_scale=5.0, err_msg="dx")
@@ -181,14 +189,21 @@ def full_range(dtype):
 
 
 @requires_ops
-@pytest.mark.parametrize("basis,beta", [(b, 1.0) for b in ALL] + [("swish", 0.7)], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "basis,beta,within",
+    [(b, 1.0, None) for b in ALL] + [("swish", 0.7, None)] + [(b, 1.0, PAPER) for b in PAPER],
+    ids=lambda v: "paper" if v == PAPER else str(v),
+)
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
-def test_basis_accuracy_over_the_full_range(basis, beta, dtype):
+def test_basis_accuracy_over_the_full_range(basis, beta, within, dtype):
     """Each vectorised basis function and its derivative to a few ulp of NumPy float64,
-    including the |x| that need relative accuracy (near 0, far tails, underflow)."""
+    including the |x| that need relative accuracy (near 0, far tails, underflow). `within`:
+    the function picked out of that basis by one-hot weights (the paper's basis with
+    beta 1 is evaluated by its own compiled path)."""
     x = full_range(dtype)
-    w, b = tf.ones((1,), dtype), tf.constant(beta, dtype)
-    y, dx, _, _ = grads("op", x, w, b, (basis,), -1, tf.ones_like(x))
+    names = within or (basis,)
+    w, b = tf.one_hot(names.index(basis), len(names), dtype=dtype), tf.constant(beta, dtype)
+    y, dx, _, _ = grads("op", x, w, b, names, -1, tf.ones_like(x))
     x64, b64 = as_float64(x), float(as_float64(b))
     rtol, atol = (1e-6, 1e-35) if dtype == tf.float32 else (1e-14, 1e-300)
     # Arguments rounded to the lane type before exp: beta * x (condition number |beta x|)

@@ -24,10 +24,13 @@
 
 // Hot helpers must be inlined into the TLA_TARGET_CLONES entry point, or they run
 // with the baseline instruction set only.
+// TLA_ALWAYS_INLINE_LAMBDA goes after a lambda's parameter list.
 #if defined(__GNUC__)
 #define TLA_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TLA_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 #else
 #define TLA_ALWAYS_INLINE inline
+#define TLA_ALWAYS_INLINE_LAMBDA
 #endif
 
 #endif  // TF_LEARNACT_KERNELS_COMMON_MACROS_H_
