@@ -75,13 +75,15 @@ TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, int m, int 
   if (!kGrad) return p / q;
 
   // One division: y only feeds the gradients here, where p * (1/q) is as good as p / q.
+  // With ta = dy / q and the signed y: d loss / d x = ta (p' - E' y sign(E)) (version A:
+  // sign(x) for sign(E)), d / d e_k = -ta y sign(E) z^k; each product formed once (the
+  // backward is bound by its multiplies).
   const V inv_q = 1 / q;
   const V y = p * inv_q;
-  const V s = kAbsDenominator ? SignVec(d) : zero + 1;
-  const V dq = Ver == PauVersion::kA ? SignVec(x) * dd : s * dd;
+  const V ys = kAbsDenominator ? y * SignVec(d) : y;
   *ta = dy * inv_q;
-  *tb = -*ta * y * s;
-  return dy * (dp - dq * y) * inv_q;
+  *tb = -*ta * ys;
+  return *ta * (dp - dd * (Ver == PauVersion::kA ? SignVec(x) * y : ys));
 }
 
 // Adds one chunk's coefficient gradients ta * x^j and tb * z^k (EvalLanes) to
