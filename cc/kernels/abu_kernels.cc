@@ -17,7 +17,7 @@ namespace {
 constexpr int kMaxBasis = kNumBasisFunctions;
 
 // The paper's basis, the layer's default: with unit swish beta it gets an evaluator
-// compiled for it (see AbuEvaluator's kPaperBasis).
+// compiled for it (see AbuEvaluator's kPaperBasisT).
 constexpr Basis kPaperBasis[] = {Basis::kTanh, Basis::kElu, Basis::kRelu, Basis::kIdentity,
                                  Basis::kSwish};
 constexpr int kPaperBasisSize = static_cast<int>(std::size(kPaperBasis));
@@ -163,14 +163,21 @@ CoefTable<Acc> PrepareCoefs(int64_t channels, int m, const Acc* weights, const A
   });
 }
 
+// Whether every channel's swish beta (its last coefficient) is exactly 1.
+template <typename Acc>
+bool UnitBeta(const CoefTable<Acc>& coefs) {
+  const int nc = coefs.num_coefs;
+  for (int64_t c = 0; c < coefs.channels; ++c)
+    if (coefs.by_channel[c * nc + nc - 1] != Acc(1)) return false;
+  return true;
+}
+
 template <typename Acc, bool kGrad, bool kPaperBasisT>
 AbuEvaluator<Acc, kGrad, kPaperBasisT> MakeEvaluator(const std::vector<Basis>& basis,
-                                                     const CoefTable<Acc>& coefs) {
+                                                     bool unit_beta) {
   const int m = static_cast<int>(basis.size());
-  AbuEvaluator<Acc, kGrad, kPaperBasisT> eval{m, {}, false, true};
+  AbuEvaluator<Acc, kGrad, kPaperBasisT> eval{m, {}, false, unit_beta};
   std::copy(basis.begin(), basis.end(), eval.basis);
-  for (int64_t c = 0; c < coefs.channels; ++c)
-    eval.unit_beta &= coefs.by_channel[c * (m + 1) + m] == Acc(1);
   for (Basis b : basis) {
     const bool derived = b == Basis::kTanh || b == Basis::kElu || b == Basis::kSelu ||
                          b == Basis::kSigmoid || b == Basis::kSoftplus ||
@@ -186,15 +193,15 @@ template <bool kGrad, typename T, typename Acc>
 void WalkAbu(const Layout& layout, const std::vector<Basis>& basis, const CoefTable<Acc>& coefs,
              const T* x, const T* dy, T* out, ParamGradPartials<Acc>* partials,
              const BlockPlan& plan, const ParallelForBlocks& parallel_for) {
-  const auto general = MakeEvaluator<Acc, kGrad, false>(basis, coefs);
-  const bool paper =
-      general.unit_beta &&
-      std::equal(basis.begin(), basis.end(), std::begin(kPaperBasis), std::end(kPaperBasis));
+  const bool unit_beta = UnitBeta(coefs);
+  const bool paper = unit_beta && std::equal(basis.begin(), basis.end(), std::begin(kPaperBasis),
+                                             std::end(kPaperBasis));
   if (paper)
-    WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, kGrad, true>(basis, coefs), x, dy, out, partials,
-                 plan, parallel_for);
+    WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, kGrad, true>(basis, unit_beta), x, dy, out,
+                 partials, plan, parallel_for);
   else
-    WalkLanes<T>(layout, coefs, general, x, dy, out, partials, plan, parallel_for);
+    WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, kGrad, false>(basis, unit_beta), x, dy, out,
+                 partials, plan, parallel_for);
 }
 
 }  // namespace

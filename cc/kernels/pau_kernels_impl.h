@@ -76,8 +76,7 @@ TLA_ALWAYS_INLINE V EvalLanes(V x, V dy, const Acc* cf, int64_t cjs, int m, int 
 
   // One division: y only feeds the gradients here, where p * (1/q) is as good as p / q.
   // With ta = dy / q and the signed y: d loss / d x = ta (p' - E' y sign(E)) (version A:
-  // sign(x) for sign(E)), d / d e_k = -ta y sign(E) z^k; each product formed once (the
-  // backward is bound by its multiplies).
+  // sign(x) for sign(E)), d / d e_k = -ta y sign(E) z^k; each product formed once.
   const V inv_q = 1 / q;
   const V y = p * inv_q;
   const V ys = kAbsDenominator ? y * SignVec(d) : y;
