@@ -93,6 +93,11 @@ struct AbuEvaluator {
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
   static constexpr int kChunks = 3, kRowChunks = 2;
+  // Two rows at a time in row mode (LaneWalker::StackedRows): 16M float32 per channel
+  // on 2 threads, backward 14.8-14.9 -> 12.5-12.8 ms, forward 7.45-7.49 -> 7.29-7.39 ms
+  // (bench_kernels, four alternating runs). Three: GCC 12 stops with an internal
+  // compiler error, as for four chunks along a run.
+  static constexpr int kRowStack = 2;
   // AVX-512 (32 registers, mask compares) where the CPU has it: cache-resident on one
   // Zen 4 core, 1M float32 per layer / per channel: forward 1.48 / 1.41 -> 1.09 / 1.17 ms,
   // backward 1.69 / 1.84 -> 1.58 / 1.77 ms.

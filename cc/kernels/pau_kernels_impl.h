@@ -139,6 +139,12 @@ struct PauEvaluator {
   // anyway, groups were no faster (2) or slower (4: 28.6 -> 36 ms): one chunk there.
   static constexpr int kGradGroup = 2;
   static constexpr int kChunks = kGrad && !kNoise ? kGradGroup : 1, kRowChunks = 1;
+  // In row mode the forward takes four rows at a time (see LaneWalker::StackedRows):
+  // 16M float32 per channel on 2 threads 3.73 -> 3.15 ms (bench_kernels, five
+  // alternating runs), 1M on one core 0.46 -> 0.29 ms. The backward measured the same
+  // with two rows as with one (11.1-11.4 ms) and slower with four (14.1): one. Noisy
+  // coefficients are drawn one chunk at a time: one.
+  static constexpr int kRowStack = kGrad || kNoise ? 1 : 4;
   // An AVX-512 clone measured no faster on Zen 4 (backward 1.0-1.1 ms per 1M float32
   // either way, cache-resident).
   static constexpr bool kAvx512Clone = false;

@@ -252,6 +252,11 @@ struct PwluWalker {
     }
   }
 
+  // Rows [r0, r1) of a block in row mode, one after another.
+  TLA_ALWAYS_INLINE void RowBlock(int64_t r0, int64_t r1, Acc* part) const {
+    for (int64_t r = r0; r < r1; ++r) Row(r * layout.channels, part);
+  }
+
   // Row of channels-last elements starting at `base`: lanes across channels, lane l of
   // chunk c0 reading channel c0 + l's table row and accumulating into the block's
   // partials directly (distinct channels: no two lanes share a bin).

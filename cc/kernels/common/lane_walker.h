@@ -14,16 +14,18 @@
 //
 // An evaluator E provides
 //   using Acc; static constexpr bool kGrad, kAvx512Clone, kStreamOut;
-//   static constexpr int kMaxCoefs, kChunks, kRowChunks;
+//   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
 //                               int64_t step) const;
-// Eval<kU> evaluates kU chunks (x[u] holds elements first + u * kLanes ...) side by side:
-// the walker hands it E::kChunks full chunks at a time where it can (E::kRowChunks in row
-// mode), so that an evaluator whose chunk is one long dependency chain can interleave
-// independent ones (ABU) or split a group's work into passes (PAU backward), and single
-// chunks (kU = 1) at the ends. Coefficient j of lane l of chunk u is
-// cf[u * step + j * cjs + l]; with kGrad out[u] is dx and d loss / d coef_j of that lane
+// Eval<kU> evaluates kU chunks side by side: the walker hands it E::kChunks full chunks
+// at a time along a run, and in row mode E::kRowStack chunks stacked down a column (one
+// per row, same channels) or else E::kRowChunks along a row, so that an evaluator whose
+// chunk is one long dependency chain can interleave independent ones (ABU) or split a
+// group's work into passes (PAU backward), and single chunks (kU = 1) at the ends. x[u]
+// holds elements first + u * kLanes ... along a run or a row, first + u * C ... stacked;
+// evaluators that use `first` (noisy PAU) take one chunk at a time. Coefficient j of lane l of
+// chunk u is cf[u * step + j * cjs + l]; with kGrad out[u] is dx and d loss / d coef_j of that lane
 // is added to g[u * step + j * gjs + l], otherwise out[u] is y. Padded lanes see
 // x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of dy * something).
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
@@ -211,24 +213,48 @@ struct LaneWalker {
   T* out;               // y, or dx with kGrad
   bool stream = false;  // full chunks go out with non-temporal stores (set by WalkBlocks)
 
-  // kU chunks from element i, chunk u's coefficients and sums at cf + u * step and
-  // g + u * step; with !kFull, one chunk of len < kLanes real lanes.
+  // kU chunks, chunk u from element i + u * stride, its coefficients and sums at
+  // cf + u * step and g + u * step; with !kFull, one chunk of len < kLanes real lanes.
   template <int kU, bool kFull = true>
   TLA_ALWAYS_INLINE void Chunks(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
-                                int64_t step) const {
+                                int64_t step, int64_t stride = kLanes) const {
     static_assert(kFull || kU == 1, "a partial chunk comes alone");
     Vec xv[kU], dyv[kU], ov[kU];
     for (int u = 0; u < kU; ++u) {
-      xv[u] = LoadLanes<kFull>(x, i + u * kLanes, len);
-      dyv[u] = kGrad ? LoadLanes<kFull>(dy, i + u * kLanes, len) : Vec{};
+      xv[u] = LoadLanes<kFull>(x, i + u * stride, len);
+      dyv[u] = kGrad ? LoadLanes<kFull>(dy, i + u * stride, len) : Vec{};
     }
     eval.template Eval<kU>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
     for (int u = 0; u < kU; ++u) {
       if constexpr (kFull)
-        StoreFullLanes(out, i + u * kLanes, ov[u], kStreamOut && stream);
+        StoreFullLanes(out, i + u * stride, ov[u], kStreamOut && stream);
       else
-        StoreLanes<false>(out, i + u * kLanes, len, ov[u]);
+        StoreLanes<false>(out, i + u * stride, len, ov[u]);
     }
+  }
+
+  // Rows [r0, r1) of a block in row mode: E::kRowStack rows at a time, then single rows.
+  TLA_ALWAYS_INLINE void RowBlock(int64_t r0, int64_t r1, Acc* part) const {
+    const int64_t C = coefs.channels;
+    int64_t r = r0;
+    if constexpr (E::kRowStack > 1)
+      for (; r + E::kRowStack <= r1; r += E::kRowStack) StackedRows(r * C, part);
+    for (; r < r1; ++r) Row(r * C, part);
+  }
+  // E::kRowStack rows from element `base`: each column of kLanes channels goes to the
+  // evaluator as that many chunks, one per row, which share coefficients and partial
+  // sums (step 0, as along a run): the coefficients are read once per stack and each
+  // partial once per stack instead of once per row, and the stacked chunks are
+  // independent chains side by side. The lines of the stacked rows fill together, so
+  // non-temporal stores still write whole lines.
+  TLA_ALWAYS_INLINE void StackedRows(int64_t base, Acc* part) const {
+    const int64_t C = coefs.channels;
+    const Acc* by_coef = coefs.by_coef.data();
+    int64_t c0 = 0;
+    for (; c0 + kLanes <= C; c0 += kLanes)
+      Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, C, part + c0, C, 0, C);
+    if (c0 < C)
+      for (int s = 0; s < E::kRowStack; ++s) RowTail(base + s * C, c0, part);
   }
 
   // Lanes across elements of channel c's run [i, end); the per-lane gradient sums are
@@ -257,28 +283,33 @@ struct LaneWalker {
       Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     for (; c0 + kLanes <= C; c0 += kLanes)
       Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
-    if (c0 < C) {  // channel tail: padded local coefficients and partials
-      const int len = static_cast<int>(C - c0);
-      Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
+    if (c0 < C) RowTail(base, c0, part);
+  }
+  // Channels c0.. (fewer than kLanes) of the row at `base`: padded local coefficients
+  // and partials.
+  TLA_ALWAYS_INLINE void RowTail(int64_t base, int64_t c0, Acc* part) const {
+    const int64_t C = coefs.channels;
+    const Acc* by_coef = coefs.by_coef.data();
+    const int len = static_cast<int>(C - c0);
+    Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
+    for (int j = 0; j < coefs.num_coefs; ++j)
+      for (int l = 0; l < kLanes; ++l)
+        cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
+    Chunks<1, false>(base + c0, len, cf, kLanes, g, kLanes, kLanes);
+    if (kGrad)
       for (int j = 0; j < coefs.num_coefs; ++j)
-        for (int l = 0; l < kLanes; ++l)
-          cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
-      Chunks<1, false>(base + c0, len, cf, kLanes, g, kLanes, kLanes);
-      if (kGrad)
-        for (int j = 0; j < coefs.num_coefs; ++j)
-          for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
-    }
+        for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
   }
 };
 
-// One block of a walker W, which provides Row(base, part) for row mode and
+// One block of a walker W, which provides RowBlock(r0, r1, part) for row mode and
 // Run(i, end, c, part) for one channel's run.
 template <typename W>
 TLA_ALWAYS_INLINE void WalkLaneBlockBody(const W& w, const BlockPlan& plan, int64_t b,
                                          typename W::Acc* part) {
   const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
   if (plan.row_mode) {
-    for (int64_t r = u0; r < u1; ++r) w.Row(r * plan.unit, part);
+    w.RowBlock(u0, u1, part);
     return;
   }
   const Layout& lay = w.layout;
