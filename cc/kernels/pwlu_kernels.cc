@@ -47,7 +47,8 @@ struct PwluTable {
   int rows = 0, stride = 2;
   std::vector<Acc> left, inv_width;  // [C]
   std::vector<Acc> row_values;       // [C][rows][stride]; a vector of Acc, as Pair's
-                                     // alignment attribute would be dropped in a template argument
+                                     // alignment attribute would be dropped in a
+                                     // template argument
 
   PwluTable(int64_t channels, int intervals, const Acc* l, const Acc* r, const Acc* s, const Acc* o,
             int row_stride)
@@ -63,7 +64,7 @@ struct PwluTable {
       row_values[stride * i + 1] = o[i];
     }
   }
-  // Channel c's rows (run mode: 16-byte rows) and all channels' pairs (row mode).
+  // Channel c's rows of 4 values (run mode) and all channels' pairs (row mode).
   const char* run_rows(int64_t c) const {
     return reinterpret_cast<const char*>(row_values.data() + c * rows * stride);
   }
@@ -184,10 +185,10 @@ struct PwluWalker {
     }
   }
 
-  // Run mode: [rows][kLanes] lane-private bins of 4 values, lane l's for the row at table
-  // byte offset k (Rows' k) at byte 8 k + l sizeof(BinQuad). Lane l's sums are values 2 (l % 2) and
-  // 2 (l % 2) + 1 of its bin; the other two collect its neighbour's pair, as the whole quarter of
-  // lo/hi holding both is added, and are never read.
+  // Run mode: [rows][kLanes] lane-private bins of 4 values, lane l's for the row at
+  // table byte offset k (Rows' k) at byte 8 k + l sizeof(BinQuad). Lane l's sums are
+  // values 2 (l % 2) and 2 (l % 2) + 1 of its bin; the other two collect its neighbour's
+  // pair, as the whole quarter of lo/hi holding both is added, and are never read.
   struct LaneBins {
     BinQuad* bins;
     TLA_ALWAYS_INLINE void Add(const int64_t (&k)[kLanes], Vec lo, Vec hi, int count) const {

@@ -24,9 +24,10 @@
 // chunk is one long dependency chain can interleave independent ones (ABU) or split a
 // group's work into passes (PAU backward), and single chunks (kU = 1) at the ends. x[u]
 // holds elements first + u * kLanes ... along a run or a row, first + u * C ... stacked;
-// evaluators that use `first` (noisy PAU) take one chunk at a time. Coefficient j of lane l of
-// chunk u is cf[u * step + j * cjs + l]; with kGrad out[u] is dx and d loss / d coef_j of that lane
-// is added to g[u * step + j * gjs + l], otherwise out[u] is y. Padded lanes see
+// evaluators that use `first` (noisy PAU) take one chunk at a time. Coefficient j of
+// lane l of chunk u is cf[u * step + j * cjs + l]; with kGrad out[u] is dx and
+// d loss / d coef_j of that lane is added to g[u * step + j * gjs + l], otherwise out[u]
+// is y. Padded lanes see
 // x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of dy * something).
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
 #define TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
