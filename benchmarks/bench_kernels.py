@@ -4,6 +4,7 @@ harness with the library's compile flags and runs it. For profiling a kernel cha
 TensorFlow's dispatch and allocator would blur the figures.
 
     python benchmarks/bench_kernels.py [--elements 16777216] [--threads 2] [--repeats 9]
+                                       [--dtype float32|bfloat16]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from build_ops import compile_object  # noqa: E402
 SOURCES = [
     ROOT / "benchmarks" / "kernel_harness.cc",
     ROOT / "cc" / "kernels" / "pau_kernels_f32.cc",
+    ROOT / "cc" / "kernels" / "pau_kernels_bf16.cc",
     ROOT / "cc" / "kernels" / "pwlu_kernels.cc",
     ROOT / "cc" / "kernels" / "abu_kernels.cc",
 ]
@@ -47,10 +49,12 @@ def main() -> None:
     parser.add_argument("--elements", type=int, default=1 << 24)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--build-dir", type=pathlib.Path, default=ROOT / "build" / "kernel_harness")
     args = parser.parse_args()
     exe = build(args.build_dir)
-    subprocess.run([str(exe), str(args.elements), str(args.threads), str(args.repeats)], check=True)
+    command = [str(exe), str(args.elements), str(args.threads), str(args.repeats), args.dtype]
+    subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
-// The CPU kernels without TensorFlow: float32 forward and backward of PAU (5, 4), PWLU
-// (16 intervals) and ABU (the paper's basis), per layer and per channel (channels-last,
-// C = 64), on std::threads, beside a plain x * 2 copy loop. Isolates kernel speed from
-// TensorFlow's dispatch and allocator when profiling (perf, callgrind); built and run
-// by bench_kernels.py.
+// The CPU kernels without TensorFlow: forward and backward of PAU (5, 4), PWLU (16
+// intervals) and ABU (the paper's basis) in float32 or bfloat16 storage, per layer and
+// per channel (channels-last, C = 64), on std::threads, beside a plain float32 x * 2
+// copy loop whose bandwidth sets the floors (scaled to the storage type's bytes).
+// Isolates kernel speed from TensorFlow's dispatch and allocator when profiling (perf,
+// callgrind); built and run by bench_kernels.py.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,6 +19,7 @@
 
 namespace {
 
+using tf_learnact::BFloat16;
 using tf_learnact::BlockRange;
 using tf_learnact::Layout;
 using tf_learnact::ParallelForBlocks;
@@ -47,33 +50,43 @@ double MedianMs(F&& f, int repeats) {
   return ms[ms.size() / 2];
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int64_t n = argc > 1 ? std::atoll(argv[1]) / kChannels * kChannels : int64_t{1} << 24;
-  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
-  const int repeats = argc > 3 ? std::atoi(argv[3]) : 9;
-  std::vector<float> x(n), dy(n), y(n), dx(n);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal;
-  for (auto& v : x) v = normal(rng);
-  for (auto& v : dy) v = normal(rng);
+// Times every case with storage type T; x and dy are drawn in float32 and rounded.
+template <typename T>
+void RunCases(int64_t n, int threads, int repeats) {
+  const std::vector<float> x_f32 = [n] {
+    std::vector<float> v(2 * n);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    for (auto& e : v) e = normal(rng);
+    return v;
+  }();
+  std::vector<T> x(n), dy(n), y(n), dx(n);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = tf_learnact::FromAcc<T>(x_f32[i]);
+    dy[i] = tf_learnact::FromAcc<T>(x_f32[n + i]);
+  }
+  std::vector<float> copy_in(x_f32.begin(), x_f32.begin() + n), copy_out(n);
   const ParallelForBlocks pf = ThreadSplit(threads);
 
   const double copy = MedianMs(
       [&] {
         pf(threads, [&](int64_t b, int64_t e) {
-          for (int64_t i = n * b / threads; i < n * e / threads; ++i) y[i] = 2 * x[i];
+          for (int64_t i = n * b / threads; i < n * e / threads; ++i) copy_out[i] = 2 * copy_in[i];
         });
       },
       repeats);
-  std::printf("%lld elements, %d threads, median of %d; copy (x * 2) %.2f ms = %.1f GB/s\n",
-              static_cast<long long>(n), threads, repeats, copy, 8.0 * n / copy / 1e6);
+  // The copy moves 8 bytes per element; T's passes move 2 * sizeof(T).
+  const double copy_t = copy * (2.0 * sizeof(T)) / 8.0;
+  std::printf(
+      "%lld elements of %d bytes, %d threads, median of %d; float32 copy (x * 2) %.2f ms"
+      " = %.1f GB/s, so a copy of T %.2f ms\n",
+      static_cast<long long>(n), static_cast<int>(sizeof(T)), threads, repeats, copy,
+      8.0 * n / copy / 1e6, copy_t);
   std::printf("%-26s %8s %8s %9s %10s\n", "case", "fwd ms", "bwd ms", "fwd/copy", "both/floor");
   auto report = [&](const char* family, bool per_channel, double fwd, double bwd) {
     std::printf("%-5s %-20s %8.2f %8.2f %9.2f %10.2f\n", family,
-                per_channel ? "per-channel (C=64)" : "per-layer", fwd, bwd, fwd / copy,
-                (fwd + bwd) / (2.5 * copy));
+                per_channel ? "per-channel (C=64)" : "per-layer", fwd, bwd, fwd / copy_t,
+                (fwd + bwd) / (2.5 * copy_t));
   };
 
   const float num[6] = {0.02979246f, 0.61837738f, 2.32335207f,
@@ -146,6 +159,23 @@ int main(int argc, char** argv) {
                              dx.data(), g_weights.data(), g_beta.data(), pf);
                },
                repeats));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t n = argc > 1 ? std::atoll(argv[1]) / kChannels * kChannels : int64_t{1} << 24;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  const int repeats = argc > 3 ? std::atoi(argv[3]) : 9;
+  const std::string dtype = argc > 4 ? argv[4] : "float32";
+  if (dtype == "float32") {
+    RunCases<float>(n, threads, repeats);
+  } else if (dtype == "bfloat16") {
+    RunCases<BFloat16>(n, threads, repeats);
+  } else {
+    std::fprintf(stderr, "dtype must be float32 or bfloat16, got %s\n", dtype.c_str());
+    return 2;
   }
   return 0;
 }

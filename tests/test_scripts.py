@@ -4,6 +4,7 @@ the README's experiment and benchmark commands stay true."""
 from __future__ import annotations
 
 import pathlib
+import subprocess
 
 import pytest
 from conftest import run_fresh
@@ -67,6 +68,15 @@ def test_kernel_benchmark_builds_and_times_every_case(tmp_path):
         "--build-dir",
         str(tmp_path),
     )
-    cases = [line.split() for line in out.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
-    assert [c[0] for c in cases] == ["PAU", "PAU", "PWLU", "PWLU", "ABU", "ABU"]
-    assert all(float(value) > 0 for c in cases for value in c[-4:])
+    # The built harness again with bfloat16 storage (no second build).
+    out_bf16 = subprocess.run(
+        [str(tmp_path / "kernel_harness"), "8192", "2", "1", "bfloat16"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for text in (out, out_bf16):
+        cases = [line.split() for line in text.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
+        assert [c[0] for c in cases] == ["PAU", "PAU", "PWLU", "PWLU", "ABU", "ABU"]
+        assert all(float(value) > 0 for c in cases for value in c[-4:])
+    assert "of 2 bytes" in out_bf16

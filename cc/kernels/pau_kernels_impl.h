@@ -145,6 +145,8 @@ struct PauEvaluator {
   // with two rows as with one (11.1-11.4 ms) and slower with four (14.1): one. Noisy
   // coefficients are drawn one chunk at a time: one.
   static constexpr int kRowStack = kGrad || kNoise ? 1 : 4;
+  // Noise is drawn per element index, so a noisy lane must hold the element it names.
+  static constexpr bool kRunLanesAnyOrder = !kNoise;
   // An AVX-512 clone measured no faster on Zen 4 (backward 1.0-1.1 ms per 1M float32
   // either way, cache-resident).
   static constexpr bool kAvx512Clone = false;

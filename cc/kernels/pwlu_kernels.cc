@@ -162,27 +162,49 @@ struct PwluWalker {
     }
   }
 
-  // Writes y, or dx with kGrad, for lanes i..; with kGrad lane l's (dy * x, dy) is
-  // added to its bin for row k[l] (Bins: LaneBins or RowBins below, NoBins forward).
+  // y, or dx with kGrad, of the lanes xv (and dyv) with `len` real lanes; with kGrad lane
+  // l's (dy * x, dy) is added to its bin for row k[l] (Bins: LaneBins or RowBins below,
+  // NoBins forward).
   template <bool kFull, typename Table, typename Bins>
-  TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, Vec left, Vec inv_width, Vec last_row,
-                               IVec lane_base, const Table& table, const Bins& bins) const {
-    const Vec xv = LoadLanes<kFull>(x, i, len);
+  TLA_ALWAYS_INLINE Vec Eval(Vec xv, Vec dyv, int len, Vec left, Vec inv_width, Vec last_row,
+                             IVec lane_base, const Table& table, const Bins& bins) const {
     int64_t k[kLanes];
     Rows<Table::kShift>(xv, left, inv_width, last_row, lane_base, k);
     Vec slopes, offsets;
     Lookup<kFull>(table, k, len, &slopes, &offsets);
     if constexpr (!kGrad) {
-      StoreLanes<kFull>(out, i, len, xv * slopes + offsets);
+      return xv * slopes + offsets;
     } else {
-      const Vec dyv = LoadLanes<kFull>(dy, i, len);
-      StoreLanes<kFull>(out, i, len, dyv * slopes);
       // (dy * x, dy) pairs of lanes 0 1 4 5 and 2 3 6 7.
       const Vec gx = dyv * xv;
       const Vec lo = __builtin_shufflevector(gx, dyv, 0, 8, 1, 9, 4, 12, 5, 13);
       const Vec hi = __builtin_shufflevector(gx, dyv, 2, 10, 3, 11, 6, 14, 7, 15);
       bins.Add(k, lo, hi, kFull ? kLanes : len);
+      return dyv * slopes;
     }
+  }
+  // The chunk of lanes i.. (len of them real).
+  template <bool kFull, typename Table, typename Bins>
+  TLA_ALWAYS_INLINE void Chunk(int64_t i, int len, Vec left, Vec inv_width, Vec last_row,
+                               IVec lane_base, const Table& table, const Bins& bins) const {
+    const Vec xv = LoadLanes<kFull>(x, i, len);
+    const Vec dyv = kGrad ? LoadLanes<kFull>(dy, i, len) : Vec{};
+    StoreLanes<kFull>(out, i, len,
+                      Eval<kFull>(xv, dyv, len, left, inv_width, last_row, lane_base, table, bins));
+  }
+  // Two bfloat16 chunks from i along a run, their lanes holding the even and the odd
+  // elements (see HalfLanes::FromBFloat16Pair): every lane has the run's table and its
+  // own bins, so any element may go to any lane.
+  template <typename Table, typename Bins>
+  TLA_ALWAYS_INLINE void ChunkPair(int64_t i, Vec left, Vec inv_width, Vec last_row,
+                                   const Table& table, const Bins& bins) const {
+    Vec xv[2], dyv[2] = {};
+    HalfLanes::FromBFloat16Pair(x + i, &xv[0], &xv[1]);
+    if constexpr (kGrad) HalfLanes::FromBFloat16Pair(dy + i, &dyv[0], &dyv[1]);
+    Vec ov[2];
+    for (int u = 0; u < 2; ++u)
+      ov[u] = Eval<true>(xv[u], dyv[u], kLanes, left, inv_width, last_row, IVec{}, table, bins);
+    HalfLanes::ToBFloat16Pair(out + i, ov[0], ov[1], false);
   }
 
   // Run mode: [rows][kLanes] lane-private bins of 4 values, lane l's for the row at
@@ -237,6 +259,9 @@ struct PwluWalker {
       lane_bins.assign(static_cast<size_t>(4 * rows * kLanes), Acc(0));
       bins.bins = reinterpret_cast<BinQuad*>(lane_bins.data());
     }
+    if constexpr (std::is_same_v<T, BFloat16>)
+      for (; i + 2 * kLanes <= end; i += 2 * kLanes)
+        ChunkPair(i, left, inv_width, last_row, run_table, bins);
     for (; i + kLanes <= end; i += kLanes)
       Chunk<true>(i, kLanes, left, inv_width, last_row, IVec{}, run_table, bins);
     if (i < end)

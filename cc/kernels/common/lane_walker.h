@@ -13,7 +13,7 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad, kAvx512Clone, kStreamOut;
+//   using Acc; static constexpr bool kGrad, kAvx512Clone, kStreamOut, kRunLanesAnyOrder;
 //   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
@@ -24,7 +24,11 @@
 // chunk is one long dependency chain can interleave independent ones (ABU) or split a
 // group's work into passes (PAU backward), and single chunks (kU = 1) at the ends. x[u]
 // holds elements first + u * kLanes ... along a run or a row, first + u * C ... stacked;
-// evaluators that use `first` (noisy PAU) take one chunk at a time. Coefficient j of
+// evaluators that use `first` (noisy PAU) take one chunk at a time. With
+// E::kRunLanesAnyOrder (the result of an element depends on its value and channel only,
+// and lane sums are reduced at the end of a run) bfloat16 chunks along a run come in
+// pairs, chunk 2p holding the pair's even elements and 2p + 1 its odd ones, in groups of
+// at least two. Coefficient j of
 // lane l of chunk u is cf[u * step + j * cjs + l]; with kGrad out[u] is dx and
 // d loss / d coef_j of that lane is added to g[u * step + j * gjs + l], otherwise out[u]
 // is y. Padded lanes see
@@ -80,6 +84,7 @@ struct HalfLanes {
   typedef uint16_t U16 __attribute__((vector_size(kLanes * 2), aligned(2), may_alias));
   typedef uint16_t U16x2 __attribute__((vector_size(kLanes * 4)));
   typedef uint32_t U32 __attribute__((vector_size(kLanes * 4)));
+  typedef uint32_t U32Stored __attribute__((vector_size(kLanes * 4), aligned(2), may_alias));
   typedef _Float16 F16 __attribute__((vector_size(kLanes * 2), aligned(2), may_alias));
 
   // bfloat16 is the high half of a float: interleaving the 16-bit values with zeros is
@@ -91,14 +96,45 @@ struct HalfLanes {
         __builtin_shufflevector(zero, h, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
     return __builtin_bit_cast(Vec, wide);
   }
-  // Rounded in the 32-bit lanes, then the high halves picked by a shuffle (no shift and
-  // mask before a pack); NaN is detected as v != v.
-  static TLA_ALWAYS_INLINE void ToBFloat16(BFloat16* p, Vec v) {
+  // v's float bits rounded to bfloat16 in the high halves (the low halves are left over);
+  // NaN is detected as v != v and only made quiet.
+  static TLA_ALWAYS_INLINE U32 RoundedBFloat16Bits(Vec v) {
     const U32 u = __builtin_bit_cast(U32, v);
     const U32 rounded = u + 0x7fffU + ((u >> 16) & 1U);
-    const U32 bits = v != v ? u | 0x400000U : rounded;
-    const U16x2 halves = __builtin_bit_cast(U16x2, bits);
+    return v != v ? u | 0x400000U : rounded;
+  }
+  // The high halves picked by a shuffle (no shift and mask before a pack).
+  static TLA_ALWAYS_INLINE void ToBFloat16(BFloat16* p, Vec v) {
+    const U16x2 halves = __builtin_bit_cast(U16x2, RoundedBFloat16Bits(v));
     *reinterpret_cast<U16*>(p) = __builtin_shufflevector(halves, halves, 1, 3, 5, 7, 9, 11, 13, 15);
+  }
+
+  // Two chunks of bfloat16 (2 kLanes values at p) without a shuffle: each 32-bit lane l
+  // of one 32-byte load holds element 2l in its low half and 2l + 1 in its high half, so
+  // the lanes shifted left by 16 are the even elements and the lanes masked the odd ones.
+  // Lane l of `even` holds element 2l and of `odd` element 2l + 1: for walks whose lanes
+  // may take the elements in any order (E::kRunLanesAnyOrder).
+  static TLA_ALWAYS_INLINE void FromBFloat16Pair(const BFloat16* p, Vec* even, Vec* odd) {
+    const U32 w = *reinterpret_cast<const U32Stored*>(p);
+    *even = __builtin_bit_cast(Vec, w << 16);
+    *odd = __builtin_bit_cast(Vec, w & 0xffff0000U);
+  }
+  // The inverse of FromBFloat16Pair, rounding as ToBFloat16: one shift, one mask and one
+  // OR put both chunks back in element order. With `stream` and a 16-byte aligned p the
+  // 32 bytes go out as non-temporal stores (see StoreFullLanes).
+  static TLA_ALWAYS_INLINE void ToBFloat16Pair(BFloat16* p, Vec even, Vec odd, bool stream) {
+    const U32 w = (RoundedBFloat16Bits(even) >> 16) | (RoundedBFloat16Bits(odd) & 0xffff0000U);
+#if defined(__x86_64__)
+    if (stream && (reinterpret_cast<uintptr_t>(p) & 15) == 0) {
+      typedef long long I2 __attribute__((vector_size(16)));
+      const I2 lo = __builtin_bit_cast(I2, __builtin_shufflevector(w, w, 0, 1, 2, 3));
+      const I2 hi = __builtin_bit_cast(I2, __builtin_shufflevector(w, w, 4, 5, 6, 7));
+      _mm_stream_si128(reinterpret_cast<__m128i*>(p), __builtin_bit_cast(__m128i, lo));
+      _mm_stream_si128(reinterpret_cast<__m128i*>(p + 8), __builtin_bit_cast(__m128i, hi));
+      return;
+    }
+#endif
+    *reinterpret_cast<U32Stored*>(p) = w;
   }
   static TLA_ALWAYS_INLINE Vec FromHalf(const Half16* p) {
     return __builtin_convertvector(*reinterpret_cast<const F16*>(p), Vec);
@@ -201,7 +237,6 @@ struct LaneWalker {
   using Vec = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = E::kGrad;
   static constexpr int kMaxCoefs = E::kMaxCoefs;
-  static constexpr int64_t kGroup = E::kChunks * kLanes;  // elements per multi-chunk step
   static constexpr int64_t kRowGroup = E::kRowChunks * kLanes;
   static constexpr bool kAvx512Clone = E::kAvx512Clone;
   static constexpr bool kStreamOut = E::kStreamOut;
@@ -214,19 +249,42 @@ struct LaneWalker {
   T* out;               // y, or dx with kGrad
   bool stream = false;  // full chunks go out with non-temporal stores (set by WalkBlocks)
 
+  // Along a run, bfloat16 chunks go in pairs through HalfLanes' shuffle-free pair
+  // conversions where the evaluator lets lanes take elements in any order; groups of at
+  // least two chunks then (1M bfloat16 cache-resident, one core: see the README).
+  static constexpr bool kPairs = std::is_same_v<T, BFloat16> && E::kRunLanesAnyOrder;
+  static constexpr int kRunChunks = kPairs ? std::max(E::kChunks, 2) : E::kChunks;
+  static constexpr int64_t kGroup = kRunChunks * kLanes;  // elements per multi-chunk step
+
   // kU chunks, chunk u from element i + u * stride, its coefficients and sums at
   // cf + u * step and g + u * step; with !kFull, one chunk of len < kLanes real lanes.
-  template <int kU, bool kFull = true>
+  // kPaired: chunks 2p and 2p + 1 (contiguous, stride kLanes) hold the even and odd
+  // elements of their 2 kLanes (see HalfLanes::FromBFloat16Pair).
+  template <int kU, bool kFull = true, bool kPaired = false>
   TLA_ALWAYS_INLINE void Chunks(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
                                 int64_t step, int64_t stride = kLanes) const {
     static_assert(kFull || kU == 1, "a partial chunk comes alone");
+    static_assert(!kPaired || kPairs, "pairs are bfloat16 chunks of an any-order evaluator");
+    constexpr int kPairedU = kPaired ? kU / 2 * 2 : 0;
     Vec xv[kU], dyv[kU], ov[kU];
-    for (int u = 0; u < kU; ++u) {
+    if constexpr (kPaired) {
+      for (int u = 0; u < kPairedU; u += 2) {
+        HalfLanes::FromBFloat16Pair(x + i + u * kLanes, &xv[u], &xv[u + 1]);
+        if (kGrad)
+          HalfLanes::FromBFloat16Pair(dy + i + u * kLanes, &dyv[u], &dyv[u + 1]);
+        else
+          dyv[u] = dyv[u + 1] = Vec{};
+      }
+    }
+    for (int u = kPairedU; u < kU; ++u) {
       xv[u] = LoadLanes<kFull>(x, i + u * stride, len);
       dyv[u] = kGrad ? LoadLanes<kFull>(dy, i + u * stride, len) : Vec{};
     }
     eval.template Eval<kU>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
-    for (int u = 0; u < kU; ++u) {
+    if constexpr (kPaired)
+      for (int u = 0; u < kPairedU; u += 2)
+        HalfLanes::ToBFloat16Pair(out + i + u * kLanes, ov[u], ov[u + 1], kStreamOut && stream);
+    for (int u = kPairedU; u < kU; ++u) {
       if constexpr (kFull)
         StoreFullLanes(out, i + u * stride, ov[u], kStreamOut && stream);
       else
@@ -268,7 +326,8 @@ struct LaneWalker {
     alignas(sizeof(Vec)) Acc cf[kMaxCoefs * kLanes];
     for (int j = 0; j < coefs.num_coefs; ++j) StoreVec(cf + j * kLanes, Vec{} + row[j]);
     Acc g[kMaxCoefs * kLanes] = {};
-    for (; i + kGroup <= end; i += kGroup) Chunks<E::kChunks>(i, kLanes, cf, kLanes, g, kLanes, 0);
+    for (; i + kGroup <= end; i += kGroup)
+      Chunks<kRunChunks, true, kPairs>(i, kLanes, cf, kLanes, g, kLanes, 0);
     for (; i + kLanes <= end; i += kLanes) Chunks<1>(i, kLanes, cf, kLanes, g, kLanes, 0);
     if (i < end) Chunks<1, false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes, 0);
     if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.channels, c);
