@@ -158,6 +158,30 @@ def test_many_blocks_match_twin(shape, axis, per_channel):
         assert_close(got, want, 1e-4, atol_scale=float(np.max(np.abs(want.numpy()))) + 1, err_msg=name)
 
 
+@requires_ops
+@pytest.mark.parametrize(
+    "shape,axis,per_channel",
+    # bfloat16 chunk pairs along runs (with a single chunk and a tail after them) and
+    # across rows (groups of 16 channels, then a single chunk of 8 and a channel tail).
+    [((2000 + 13,), -1, False), ((300, 64), -1, True), ((200, 37), -1, True), ((4, 5, 58), 1, True)],
+    ids=["layer", "last_64", "last_37", "first"],
+)
+def test_bfloat16_storage_computes_what_float32_computes(shape, axis, per_channel):
+    """The bfloat16 kernels (whose chunk pairs put the even and odd elements, or channels,
+    in separate vectors) against the float32 kernels on the same values: y and dx are
+    the float32 results rounded, the parameter sums agree to float32 rounding."""
+    rng = np.random.default_rng(11)
+    params = make_params(12, shape[axis] if per_channel else None, 16, tf.float32)
+    x = tf.cast(tf.constant(rng.uniform(-4, 4, shape), tf.float32), tf.bfloat16)
+    dy = tf.cast(tf.random.stateless_uniform(shape, (3, 4), -1, 1), tf.bfloat16)
+    got = grads("op", x, params, dy, axis)
+    want = grads("op", tf.cast(x, tf.float32), params, tf.cast(dy, tf.float32), axis)
+    for name, g, w in zip(("y", "dx"), got[:2], want[:2], strict=True):
+        np.testing.assert_array_equal(as_float64(g), as_float64(tf.cast(w, tf.bfloat16)), err_msg=name)
+    for name, g, w in zip(("B_L", "B_R", "Y_P", "K_L", "K_R"), got[2:], want[2:], strict=True):
+        assert_close(g, w, 1e-5, atol_scale=float(np.max(np.abs(w.numpy()))) + 1, err_msg=name)
+
+
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_gradients_match_numeric_float64(per_channel):
     n = 5

@@ -64,6 +64,20 @@ struct PwluTable {
       row_values[stride * i + 1] = o[i];
     }
   }
+  // left and inv_width with each group of 2 kLanes channels stored as its even channels,
+  // then its odd ones: the lanes of a bfloat16 chunk pair in row mode (see
+  // PwluWalker::ChunkPair). Channels after the last whole group keep their places.
+  std::vector<Acc> paired_left, paired_inv_width;
+  void PairChannels() {
+    const int64_t C = static_cast<int64_t>(left.size()), group = 2 * kLanes;
+    paired_left = left;
+    paired_inv_width = inv_width;
+    for (int64_t g = 0; g + group <= C; g += group)
+      for (int64_t j = 0; j < group; ++j) {
+        paired_left[g + j % 2 * kLanes + j / 2] = left[g + j];
+        paired_inv_width[g + j % 2 * kLanes + j / 2] = inv_width[g + j];
+      }
+  }
   // Channel c's rows of 4 values (run mode) and all channels' pairs (row mode).
   const char* run_rows(int64_t c) const {
     return reinterpret_cast<const char*>(row_values.data() + c * rows * stride);
@@ -88,6 +102,8 @@ struct PwluWalker {
   // float32, 2 threads, forward 5.4-5.7 -> 6.3-7.1 ms) and no faster per layer.
   static constexpr bool kStreamOut = false;
   static_assert(kLanes == 8, "the pair shuffles below are written for 8 lanes");
+  // bfloat16 chunks go in pairs (ChunkPair), along runs and across rows.
+  static constexpr bool kPairs = std::is_same_v<T, BFloat16>;
 
   const Layout& layout;
   const PwluTable<Acc>& table;
@@ -192,18 +208,22 @@ struct PwluWalker {
     StoreLanes<kFull>(out, i, len,
                       Eval<kFull>(xv, dyv, len, left, inv_width, last_row, lane_base, table, bins));
   }
-  // Two bfloat16 chunks from i along a run, their lanes holding the even and the odd
-  // elements (see HalfLanes::FromBFloat16Pair): every lane has the run's table and its
-  // own bins, so any element may go to any lane.
+  // Two bfloat16 chunks from i, their lanes holding the even and the odd elements (see
+  // HalfLanes::FromBFloat16Pair), with each chunk's bounds and lane offsets: along a run
+  // every lane has the run's table and its own bins, so any element may go to any lane;
+  // in row mode chunk h's lane l is channel c0 + 2 l + h, its bounds from the paired
+  // copies (PwluTable::PairChannels) and its table and bins from lane_base[h].
   template <typename Table, typename Bins>
-  TLA_ALWAYS_INLINE void ChunkPair(int64_t i, Vec left, Vec inv_width, Vec last_row,
-                                   const Table& table, const Bins& bins) const {
+  TLA_ALWAYS_INLINE void ChunkPair(int64_t i, const Vec (&left)[2], const Vec (&inv_width)[2],
+                                   Vec last_row, const IVec (&lane_base)[2], const Table& table,
+                                   const Bins& bins) const {
     Vec xv[2], dyv[2] = {};
     HalfLanes::FromBFloat16Pair(x + i, &xv[0], &xv[1]);
     if constexpr (kGrad) HalfLanes::FromBFloat16Pair(dy + i, &dyv[0], &dyv[1]);
     Vec ov[2];
-    for (int u = 0; u < 2; ++u)
-      ov[u] = Eval<true>(xv[u], dyv[u], kLanes, left, inv_width, last_row, IVec{}, table, bins);
+    for (int h = 0; h < 2; ++h)
+      ov[h] = Eval<true>(xv[h], dyv[h], kLanes, left[h], inv_width[h], last_row, lane_base[h],
+                         table, bins);
     HalfLanes::ToBFloat16Pair(out + i, ov[0], ov[1], false);
   }
 
@@ -259,9 +279,10 @@ struct PwluWalker {
       lane_bins.assign(static_cast<size_t>(4 * rows * kLanes), Acc(0));
       bins.bins = reinterpret_cast<BinQuad*>(lane_bins.data());
     }
-    if constexpr (std::is_same_v<T, BFloat16>)
+    if constexpr (kPairs)
       for (; i + 2 * kLanes <= end; i += 2 * kLanes)
-        ChunkPair(i, left, inv_width, last_row, run_table, bins);
+        ChunkPair(i, {left, left}, {inv_width, inv_width}, last_row, {IVec{}, IVec{}}, run_table,
+                  bins);
     for (; i + kLanes <= end; i += kLanes)
       Chunk<true>(i, kLanes, left, inv_width, last_row, IVec{}, run_table, bins);
     if (i < end)
@@ -300,6 +321,18 @@ struct PwluWalker {
     RowModeBins bins{};
     if constexpr (kGrad) bins.bins = reinterpret_cast<Pair*>(part);
     int64_t c0 = 0;
+    if constexpr (kPairs) {
+      const IVec even_base = IVec{0, 2, 4, 6, 8, 10, 12, 14} * rows32;
+      IVec pair_base[2] = {even_base, even_base + rows32};
+      const Acc* left = table.paired_left.data();
+      const Acc* inv_width = table.paired_inv_width.data();
+      for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes, lane_base += 2 * lane_step) {
+        ChunkPair(base + c0, {LoadVec<Vec>(left + c0), LoadVec<Vec>(left + c0 + kLanes)},
+                  {LoadVec<Vec>(inv_width + c0), LoadVec<Vec>(inv_width + c0 + kLanes)}, last_row,
+                  pair_base, row_table, bins);
+        for (IVec& b : pair_base) b += 2 * lane_step;
+      }
+    }
     for (; c0 + kLanes <= C; c0 += kLanes, lane_base += lane_step)
       Chunk<true>(base + c0, kLanes, LoadVec<Vec>(table.left.data() + c0),
                   LoadVec<Vec>(table.inv_width.data() + c0), last_row, lane_base, row_table, bins);
@@ -316,8 +349,15 @@ struct PwluWalker {
   }
 };
 
-// Table row stride for the walk's mode (see PwluTable).
-int RowStride(const BlockPlan& plan) { return plan.row_mode ? 2 : 4; }
+// The table for the walk's mode (row stride, and paired bounds for bfloat16 rows: see
+// PwluTable).
+template <typename T, typename Acc>
+PwluTable<Acc> MakeTable(const BlockPlan& plan, int64_t channels, int intervals, const Acc* left,
+                         const Acc* right, const Acc* slopes, const Acc* offsets) {
+  PwluTable<Acc> table(channels, intervals, left, right, slopes, offsets, plan.row_mode ? 2 : 4);
+  if (PwluWalker<T, false>::kPairs && plan.row_mode) table.PairChannels();
+  return table;
+}
 
 }  // namespace
 
@@ -328,8 +368,7 @@ void PwluForward(const Layout& layout, int intervals, const T* x,
                  T* y, const ParallelForBlocks& parallel_for) {
   const BlockPlan plan = MakeBlockPlan(layout);
   if (plan.num_blocks == 0) return;
-  const PwluTable<typename AccOf<T>::type> table(layout.channels, intervals, left, right, slopes,
-                                                 offsets, RowStride(plan));
+  const auto table = MakeTable<T>(plan, layout.channels, intervals, left, right, slopes, offsets);
   WalkBlocks(PwluWalker<T, false>{layout, table, x, nullptr, y}, nullptr, plan, parallel_for);
 }
 
@@ -345,7 +384,7 @@ void PwluBackward(const Layout& layout, int intervals, const T* dy, const T* x,
   const BlockPlan plan = MakeBlockPlan(layout);
   std::vector<Acc> sums(static_cast<size_t>(C * 2 * rows), Acc(0));
   if (plan.num_blocks > 0) {
-    const PwluTable<Acc> table(C, intervals, left, right, slopes, offsets, RowStride(plan));
+    const auto table = MakeTable<T>(plan, C, intervals, left, right, slopes, offsets);
     // part is [C][rows] (sum(dy * x), sum(dy)) pairs per block, folded as they lie.
     ParamGradPartials<Acc> partials(plan.num_blocks, 2 * C * rows, 1);
     WalkBlocks(PwluWalker<T, true>{layout, table, x, dy, dx}, &partials, plan, parallel_for);
