@@ -154,20 +154,23 @@ def test_forward_matches_twin_and_numpy(basis, shape, axis, per_channel, dtype):
 @pytest.mark.parametrize("basis", [ALL, PAPER], ids=["all", "paper"])
 @pytest.mark.parametrize(
     "shape,axis,per_channel",
-    # bfloat16 chunk pairs along runs (with a single chunk and a tail after them), rows.
-    [((2000 + 13,), -1, False), ((300, 37), -1, True), ((4, 5, 58), 1, True)],
+    # bfloat16 chunk pairs along runs and rows (59 channels: three pairs, a single chunk,
+    # a tail of 3), each with a single chunk and a tail after them; rows in several blocks.
+    [((2000 + 13,), -1, False), ((600, 59), -1, True), ((4, 5, 58), 1, True)],
     ids=["layer", "last", "first"],
 )
 def test_bfloat16_storage_computes_what_float32_computes(basis, shape, axis, per_channel):
     """The bfloat16 kernels (whose chunk pairs along a run put the even and odd elements
     in separate vectors) against the float32 kernels on the same values: y and dx are
-    the float32 results rounded, the weight and beta sums agree to float32 rounding."""
+    the float32 results to a bfloat16 ulp, the weight and beta sums agree to float32 rounding."""
     x, w, beta = case(14, shape, axis, per_channel, basis, tf.bfloat16)
     dy = tf.cast(tf.random.stateless_uniform(shape, (7, 8), -1, 1), tf.bfloat16)
     got = grads("op", x, w, beta, basis, axis, dy)
     want = grads("op", tf.cast(x, tf.float32), w, beta, basis, axis, tf.cast(dy, tf.float32))
+    # Within a bfloat16 ulp (2^-7 relative) of the float32 result: its rounding, and FMA
+    # contraction, which may differ between the two kernels' code.
     for name, g, v in zip(("y", "dx"), got[:2], want[:2], strict=True):
-        np.testing.assert_array_equal(as_float64(g), as_float64(tf.cast(v, tf.bfloat16)), err_msg=name)
+        assert_close(g, v, 2.0**-7, atol_scale=1e-3, err_msg=name)
     for name, g, v in zip(("weights", "beta"), got[2:], want[2:], strict=True):
         assert_close(g, v, 1e-5, atol_scale=float(np.max(np.abs(v.numpy()))) + 1, err_msg=name)
 

@@ -102,8 +102,9 @@ def test_gradients_match_twin_autodiff(version, degrees, shape, axis, per_channe
 
 
 # bfloat16 chunk pairs along runs (each with a single chunk and a tail after them) and
-# rows; per channel along runs too (channels-first).
-BF16_LAYOUTS = [((2000 + 13,), -1, False), ((300, 37), -1, True), ((4, 5, 58), 1, True)]
+# across rows of several blocks (59 channels: three pairs, a single chunk, a tail of 3);
+# per channel along runs too (channels-first).
+BF16_LAYOUTS = [((2000 + 13,), -1, False), ((600, 59), -1, True), ((4, 5, 58), 1, True)]
 
 
 @requires_ops
@@ -113,14 +114,16 @@ BF16_LAYOUTS = [((2000 + 13,), -1, False), ((300, 37), -1, True), ((4, 5, 58), 1
 def test_bfloat16_storage_computes_what_float32_computes(version, degrees, shape, axis, per_channel):
     """The bfloat16 kernels (whose chunk pairs along a run put the even and odd elements
     in separate vectors) against the float32 kernels on the same values: y and dx are
-    the float32 results rounded, the coefficient sums agree to float32 rounding."""
+    the float32 results to a bfloat16 ulp, the coefficient sums agree to float32 rounding."""
     x, num, den = make_case(13, shape, axis, per_channel, degrees, version, tf.bfloat16)
     dy = tf.cast(tf.random.stateless_uniform(shape, (5, 6), -1, 1), tf.bfloat16)
     got = grads(pau, x, num, den, dy, version=version, axis=axis, implementation="op")
     x32, dy32 = tf.cast(x, tf.float32), tf.cast(dy, tf.float32)
     want = grads(pau, x32, num, den, dy32, version=version, axis=axis, implementation="op")
+    # Within a bfloat16 ulp (2^-7 relative) of the float32 result: its rounding, and FMA
+    # contraction, which may differ between the two kernels' code.
     for name, g, w in zip(("y", "dx"), got[:2], want[:2], strict=True):
-        np.testing.assert_array_equal(as_float64(g), as_float64(tf.cast(w, tf.bfloat16)), err_msg=name)
+        assert_close(g, w, 2.0**-7, atol_scale=1e-3, err_msg=name)
     for name, g, w in zip(("numerator", "denominator"), got[2:], want[2:], strict=True):
         assert_close(g, w, 1e-5, atol_scale=float(np.max(np.abs(w.numpy()), initial=0.0)) + 1, err_msg=name)
 

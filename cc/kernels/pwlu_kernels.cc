@@ -64,19 +64,17 @@ struct PwluTable {
       row_values[stride * i + 1] = o[i];
     }
   }
-  // left and inv_width with each group of 2 kLanes channels stored as its even channels,
-  // then its odd ones: the lanes of a bfloat16 chunk pair in row mode (see
-  // PwluWalker::ChunkPair). Channels after the last whole group keep their places.
+  // left and inv_width in paired channel order (PairedSlot): the lanes of a bfloat16
+  // chunk pair in row mode (see PwluWalker::ChunkPair).
   std::vector<Acc> paired_left, paired_inv_width;
   void PairChannels() {
-    const int64_t C = static_cast<int64_t>(left.size()), group = 2 * kLanes;
-    paired_left = left;
-    paired_inv_width = inv_width;
-    for (int64_t g = 0; g + group <= C; g += group)
-      for (int64_t j = 0; j < group; ++j) {
-        paired_left[g + j % 2 * kLanes + j / 2] = left[g + j];
-        paired_inv_width[g + j % 2 * kLanes + j / 2] = inv_width[g + j];
-      }
+    const int64_t C = static_cast<int64_t>(left.size());
+    paired_left.resize(left.size());
+    paired_inv_width.resize(left.size());
+    for (int64_t c = 0; c < C; ++c) {
+      paired_left[PairedSlot(c, C)] = left[c];
+      paired_inv_width[PairedSlot(c, C)] = inv_width[c];
+    }
   }
   // Channel c's rows of 4 values (run mode) and all channels' pairs (row mode).
   const char* run_rows(int64_t c) const {

@@ -13,7 +13,8 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad, kAvx512Clone, kStreamOut, kRunLanesAnyOrder;
+//   using Acc; static constexpr bool kGrad, kAvx512Clone, kStreamOut, kLanesAnyOrder,
+//   kRowPairs;
 //   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
@@ -25,10 +26,11 @@
 // group's work into passes (PAU backward), and single chunks (kU = 1) at the ends. x[u]
 // holds elements first + u * kLanes ... along a run or a row, first + u * C ... stacked;
 // evaluators that use `first` (noisy PAU) take one chunk at a time. With
-// E::kRunLanesAnyOrder (the result of an element depends on its value and channel only,
-// and lane sums are reduced at the end of a run) bfloat16 chunks along a run come in
-// pairs, chunk 2p holding the pair's even elements and 2p + 1 its odd ones, in groups of
-// at least two. Coefficient j of
+// E::kLanesAnyOrder (the result of an element depends on its value and its channel's
+// coefficients only) bfloat16 chunks come in pairs, chunk 2p holding the pair's even
+// elements and 2p + 1 its odd ones: along a run in groups of at least two, and with
+// E::kRowPairs in row mode one pair per 2 kLanes channels, the coefficients and sums in
+// paired channel order (PairedSlot), without row stacking. Coefficient j of
 // lane l of chunk u is cf[u * step + j * cjs + l]; with kGrad out[u] is dx and
 // d loss / d coef_j of that lane is added to g[u * step + j * gjs + l], otherwise out[u]
 // is y. Padded lanes see
@@ -74,6 +76,13 @@ struct CoefTable {
       for (int j = 0; j < nc; ++j) by_coef[j * c + ch] = row[j];
     }
   }
+  // by_coef in paired channel order (PairedSlot), for bfloat16 rows in chunk pairs.
+  void PairChannels() {
+    const std::vector<Acc> natural = by_coef;
+    for (int j = 0; j < num_coefs; ++j)
+      for (int64_t ch = 0; ch < channels; ++ch)
+        by_coef[j * channels + PairedSlot(ch, channels)] = natural[j * channels + ch];
+  }
 };
 
 // Whole-vector conversions between 16-bit storage and float lanes (the scalar ToAcc /
@@ -113,7 +122,7 @@ struct HalfLanes {
   // of one 32-byte load holds element 2l in its low half and 2l + 1 in its high half, so
   // the lanes shifted left by 16 are the even elements and the lanes masked the odd ones.
   // Lane l of `even` holds element 2l and of `odd` element 2l + 1: for walks whose lanes
-  // may take the elements in any order (E::kRunLanesAnyOrder).
+  // may take the elements in any order (E::kLanesAnyOrder).
   static TLA_ALWAYS_INLINE void FromBFloat16Pair(const BFloat16* p, Vec* even, Vec* odd) {
     const U32 w = *reinterpret_cast<const U32Stored*>(p);
     *even = __builtin_bit_cast(Vec, w << 16);
@@ -249,17 +258,20 @@ struct LaneWalker {
   T* out;               // y, or dx with kGrad
   bool stream = false;  // full chunks go out with non-temporal stores (set by WalkBlocks)
 
-  // Along a run, bfloat16 chunks go in pairs through HalfLanes' shuffle-free pair
-  // conversions where the evaluator lets lanes take elements in any order; groups of at
-  // least two chunks then (1M bfloat16 cache-resident, one core: see the README).
-  static constexpr bool kPairs = std::is_same_v<T, BFloat16> && E::kRunLanesAnyOrder;
+  // bfloat16 chunks go in pairs through HalfLanes' shuffle-free pair conversions where
+  // the evaluator lets lanes take elements in any order: along a run in groups of at
+  // least two chunks, in row mode as PairedRow where the evaluator asks (see the
+  // README for the timings).
+  static constexpr bool kPairs = std::is_same_v<T, BFloat16> && E::kLanesAnyOrder;
+  static constexpr bool kRowPairs = kPairs && E::kRowPairs;
   static constexpr int kRunChunks = kPairs ? std::max(E::kChunks, 2) : E::kChunks;
   static constexpr int64_t kGroup = kRunChunks * kLanes;  // elements per multi-chunk step
 
   // kU chunks, chunk u from element i + u * stride, its coefficients and sums at
   // cf + u * step and g + u * step; with !kFull, one chunk of len < kLanes real lanes.
   // kPaired: chunks 2p and 2p + 1 (contiguous, stride kLanes) hold the even and odd
-  // elements of their 2 kLanes (see HalfLanes::FromBFloat16Pair).
+  // elements of their 2 kLanes (see HalfLanes::FromBFloat16Pair); in row mode step
+  // kLanes then points each at its channels' paired slots.
   template <int kU, bool kFull = true, bool kPaired = false>
   TLA_ALWAYS_INLINE void Chunks(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
                                 int64_t step, int64_t stride = kLanes) const {
@@ -296,6 +308,10 @@ struct LaneWalker {
   TLA_ALWAYS_INLINE void RowBlock(int64_t r0, int64_t r1, Acc* part) const {
     const int64_t C = coefs.channels;
     int64_t r = r0;
+    if constexpr (kRowPairs) {
+      for (; r < r1; ++r) PairedRow(r * C, part);
+      return;
+    }
     if constexpr (E::kRowStack > 1)
       for (; r + E::kRowStack <= r1; r += E::kRowStack) StackedRows(r * C, part);
     for (; r < r1; ++r) Row(r * C, part);
@@ -341,6 +357,19 @@ struct LaneWalker {
     int64_t c0 = 0;
     for (; c0 + kRowGroup <= C; c0 += kRowGroup)
       Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+    for (; c0 + kLanes <= C; c0 += kLanes)
+      Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+    if (c0 < C) RowTail(base, c0, part);
+  }
+  // A bfloat16 row in chunk pairs, one per whole group of 2 kLanes channels (chunk h's
+  // lane l is channel c0 + 2 l + h; coefficients and sums in paired slots), then a
+  // single chunk and the tail, whose slots are their channels.
+  TLA_ALWAYS_INLINE void PairedRow(int64_t base, Acc* part) const {
+    const int64_t C = coefs.channels;
+    const Acc* by_coef = coefs.by_coef.data();
+    int64_t c0 = 0;
+    for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes)
+      Chunks<2, true, true>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     for (; c0 + kLanes <= C; c0 += kLanes)
       Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
     if (c0 < C) RowTail(base, c0, part);
@@ -428,7 +457,17 @@ void WalkLanes(const Layout& layout, const CoefTable<typename AccOf<T>::type>& c
                const T* x, const T* dy, T* out,
                ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
                const ParallelForBlocks& parallel_for) {
-  WalkBlocks(LaneWalker<T, E>{layout, coefs, eval, x, dy, out}, partials, plan, parallel_for);
+  using W = LaneWalker<T, E>;
+  if constexpr (W::kRowPairs) {
+    if (plan.row_mode) {  // PairedRow: coefficients and sums in paired channel order
+      CoefTable<typename AccOf<T>::type> paired = coefs;
+      paired.PairChannels();
+      if (partials != nullptr) partials->UsePairedSlots();
+      WalkBlocks(W{layout, paired, eval, x, dy, out}, partials, plan, parallel_for);
+      return;
+    }
+  }
+  WalkBlocks(W{layout, coefs, eval, x, dy, out}, partials, plan, parallel_for);
 }
 
 }  // namespace tf_learnact

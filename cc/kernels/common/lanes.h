@@ -4,6 +4,8 @@
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANES_H_
 #define TF_LEARNACT_KERNELS_COMMON_LANES_H_
 
+#include <cstdint>
+
 #include "cc/kernels/common/macros.h"
 
 namespace tf_learnact {
@@ -11,6 +13,15 @@ namespace tf_learnact {
 // 8 floats = one ymm. 16 was measured 5x slower: GCC lowers 64-byte vectors on AVX2
 // through memory.
 constexpr int kLanes = 8;
+
+// Paired channel order, for bfloat16 rows read as chunk pairs (see
+// HalfLanes::FromBFloat16Pair in lane_walker.h): in each whole group of 2 kLanes channels
+// the even channels come first, then the odd ones, as the pair's two chunks hold them;
+// channels after the last whole group keep their places. The slot of channel c:
+inline int64_t PairedSlot(int64_t c, int64_t channels) {
+  const int64_t group = 2 * kLanes, first = c / group * group, r = c - first;
+  return first + group > channels ? c : first + r % 2 * kLanes + r / 2;
+}
 
 template <typename Acc>
 struct LaneVec;

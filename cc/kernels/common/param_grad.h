@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "cc/kernels/common/lanes.h"
 #include "cc/kernels/common/layout.h"
 #include "cc/kernels/common/macros.h"
 
@@ -71,7 +72,11 @@ class ParamGradPartials {
 
   Acc* block(int64_t b) { return data_.data() + b * num_coefs_ * channels_; }
 
-  // out[c * num_coefs + j] = sum over blocks, in block order, of block(b)[j * C + c].
+  // The walk accumulates channel c at PairedSlot(c, C) instead of c (bfloat16 rows).
+  void UsePairedSlots() { paired_slots_ = true; }
+
+  // out[c * num_coefs + j] = sum over blocks, in block order, of block(b)[j * C + slot],
+  // slot being c or, after UsePairedSlots, PairedSlot(c, C).
   template <typename P>
   void FoldInto(int64_t num_blocks, P* out) const {
     std::vector<Acc> sum(static_cast<size_t>(num_coefs_ * channels_), Acc(0));
@@ -79,14 +84,17 @@ class ParamGradPartials {
       const Acc* part = data_.data() + b * num_coefs_ * channels_;
       for (size_t k = 0; k < sum.size(); ++k) sum[k] += part[k];
     }
-    for (int64_t c = 0; c < channels_; ++c)
+    for (int64_t c = 0; c < channels_; ++c) {
+      const int64_t slot = paired_slots_ ? PairedSlot(c, channels_) : c;
       for (int64_t j = 0; j < num_coefs_; ++j)
-        out[c * num_coefs_ + j] = static_cast<P>(sum[j * channels_ + c]);
+        out[c * num_coefs_ + j] = static_cast<P>(sum[j * channels_ + slot]);
+    }
   }
 
  private:
   int64_t num_coefs_;
   int64_t channels_;
+  bool paired_slots_ = false;
   std::vector<Acc> data_;
 };
 
