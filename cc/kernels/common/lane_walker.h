@@ -85,6 +85,19 @@ struct CoefTable {
   }
 };
 
+#if defined(__x86_64__)
+// Writes the kLanes floats of v (or any 32-bit lanes, bit-cast) to a 16-byte aligned p
+// with non-temporal SSE stores, which every clone (baseline x86-64 included) can issue;
+// write-combining gathers them into whole lines.
+TLA_ALWAYS_INLINE void StreamFloatLanes(float* p, LaneVec<float>::type v) {
+  typedef float F4 __attribute__((vector_size(16)));
+  const F4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3);
+  const F4 hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+  _mm_stream_ps(p, __builtin_bit_cast(__m128, lo));
+  _mm_stream_ps(p + 4, __builtin_bit_cast(__m128, hi));
+}
+#endif
+
 // Whole-vector conversions between 16-bit storage and float lanes (the scalar ToAcc /
 // FromAcc per lane were measured at over half of the bfloat16 forward): the same
 // rounding as numeric.h (round to nearest even, NaN kept quiet).
@@ -135,11 +148,7 @@ struct HalfLanes {
     const U32 w = (RoundedBFloat16Bits(even) >> 16) | (RoundedBFloat16Bits(odd) & 0xffff0000U);
 #if defined(__x86_64__)
     if (stream && (reinterpret_cast<uintptr_t>(p) & 15) == 0) {
-      typedef long long I2 __attribute__((vector_size(16)));
-      const I2 lo = __builtin_bit_cast(I2, __builtin_shufflevector(w, w, 0, 1, 2, 3));
-      const I2 hi = __builtin_bit_cast(I2, __builtin_shufflevector(w, w, 4, 5, 6, 7));
-      _mm_stream_si128(reinterpret_cast<__m128i*>(p), __builtin_bit_cast(__m128i, lo));
-      _mm_stream_si128(reinterpret_cast<__m128i*>(p + 8), __builtin_bit_cast(__m128i, hi));
+      StreamFloatLanes(reinterpret_cast<float*>(p), __builtin_bit_cast(Vec, w));
       return;
     }
 #endif
@@ -192,20 +201,14 @@ constexpr int64_t kStreamOutBytes = int64_t{32} << 20;
 
 // Stores a full chunk with non-temporal stores where it can (float or double at a
 // 16-byte aligned address; plain stores otherwise): the output's lines are not read
-// for ownership first, so the pass moves 8 bytes per float element instead of 12. SSE
-// stores, which every clone (baseline x86-64 included) can issue; write-combining
-// gathers them into whole lines.
+// for ownership first, so the pass moves 8 bytes per float element instead of 12.
 template <typename T, typename Vec>
 TLA_ALWAYS_INLINE void StoreFullLanes(T* dst, int64_t i, Vec v, bool stream) {
 #if defined(__x86_64__)
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     if (stream && (reinterpret_cast<uintptr_t>(dst + i) & 15) == 0) {
       if constexpr (std::is_same_v<T, float>) {
-        typedef float F4 __attribute__((vector_size(16)));
-        const F4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3);
-        const F4 hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
-        _mm_stream_ps(dst + i, __builtin_bit_cast(__m128, lo));
-        _mm_stream_ps(dst + i + 4, __builtin_bit_cast(__m128, hi));
+        StreamFloatLanes(dst + i, v);
       } else {
         typedef double D2 __attribute__((vector_size(16)));
         const D2 q[4] = {__builtin_shufflevector(v, v, 0, 1), __builtin_shufflevector(v, v, 2, 3),
