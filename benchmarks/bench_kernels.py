@@ -5,6 +5,7 @@ TensorFlow's dispatch and allocator would blur the figures.
 
     python benchmarks/bench_kernels.py [--elements 16777216] [--threads 2] [--repeats 9]
                                        [--dtype float32|bfloat16]
+                                       [--family all|pau|pwlu|abu]
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--family", choices=["all", "pau", "pwlu", "abu"], default="all")
     parser.add_argument("--build-dir", type=pathlib.Path, default=ROOT / "build" / "kernel_harness")
     args = parser.parse_args()
     exe = build(args.build_dir)
-    command = [str(exe), str(args.elements), str(args.threads), str(args.repeats), args.dtype]
+    command = [str(exe), str(args.elements), str(args.threads), str(args.repeats), args.dtype, args.family]
     subprocess.run(command, check=True)
 
 

@@ -50,9 +50,11 @@ double MedianMs(F&& f, int repeats) {
   return ms[ms.size() / 2];
 }
 
-// Times every case with storage type T; x and dy are drawn in float32 and rounded.
+// Times the cases of `family` ("all", "pau", "pwlu" or "abu") with storage type T; x and
+// dy are drawn in float32 and rounded.
 template <typename T>
-void RunCases(int64_t n, int threads, int repeats) {
+void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
+  const auto runs = [&family](const char* name) { return family == "all" || family == name; };
   const std::vector<float> x_f32 = [n] {
     std::vector<float> v(2 * n);
     std::mt19937 rng(1);
@@ -114,6 +116,7 @@ void RunCases(int64_t n, int threads, int repeats) {
 
   const tf_learnact::PauConfig pau;
   for (bool per_channel : {false, true}) {
+    if (!runs("pau")) break;
     const int64_t dims[2] = {n / kChannels, kChannels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report(
@@ -129,6 +132,7 @@ void RunCases(int64_t n, int threads, int repeats) {
             repeats));
   }
   for (bool per_channel : {false, true}) {
+    if (!runs("pwlu")) break;
     const int64_t dims[2] = {n / kChannels, kChannels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report("PWLU", per_channel,
@@ -147,6 +151,7 @@ void RunCases(int64_t n, int threads, int repeats) {
                repeats));
   }
   for (bool per_channel : {false, true}) {
+    if (!runs("abu")) break;
     const int64_t dims[2] = {n / kChannels, kChannels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report("ABU", per_channel,
@@ -169,10 +174,15 @@ int main(int argc, char** argv) {
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 9;
   const std::string dtype = argc > 4 ? argv[4] : "float32";
+  const std::string family = argc > 5 ? argv[5] : "all";
+  if (family != "all" && family != "pau" && family != "pwlu" && family != "abu") {
+    std::fprintf(stderr, "family must be all, pau, pwlu or abu, got %s\n", family.c_str());
+    return 2;
+  }
   if (dtype == "float32") {
-    RunCases<float>(n, threads, repeats);
+    RunCases<float>(n, threads, repeats, family);
   } else if (dtype == "bfloat16") {
-    RunCases<BFloat16>(n, threads, repeats);
+    RunCases<BFloat16>(n, threads, repeats, family);
   } else {
     std::fprintf(stderr, "dtype must be float32 or bfloat16, got %s\n", dtype.c_str());
     return 2;

@@ -80,3 +80,18 @@ def test_kernel_benchmark_builds_and_times_every_case(tmp_path):
         assert [c[0] for c in cases] == ["PAU", "PAU", "PWLU", "PWLU", "ABU", "ABU"]
         assert all(float(value) > 0 for c in cases for value in c[-4:])
     assert "of 2 bytes" in out_bf16
+    # One family alone, and a family name that does not exist.
+    out_pwlu = subprocess.run(
+        [str(tmp_path / "kernel_harness"), "8192", "1", "1", "float32", "pwlu"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cases = [line.split()[0] for line in out_pwlu.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
+    assert cases == ["PWLU", "PWLU"]
+    bad = subprocess.run(
+        [str(tmp_path / "kernel_harness"), "8192", "1", "1", "float32", "relu"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "family must be" in bad.stderr
