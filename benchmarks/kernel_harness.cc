@@ -1,6 +1,6 @@
 // The CPU kernels without TensorFlow: forward and backward of PAU (5, 4), PWLU (16
 // intervals) and ABU (the paper's basis) in float32 or bfloat16 storage, per layer and
-// per channel (channels-last, C = 64), on std::threads, beside a plain float32 x * 2
+// per channel (channels-last, C = 64 or as given), on std::threads, beside a plain float32 x * 2
 // copy loop whose bandwidth sets the floors (scaled to the storage type's bytes).
 // Isolates kernel speed from TensorFlow's dispatch and allocator when profiling (perf,
 // callgrind); built and run by bench_kernels.py.
@@ -23,8 +23,6 @@ using tf_learnact::BFloat16;
 using tf_learnact::BlockRange;
 using tf_learnact::Layout;
 using tf_learnact::ParallelForBlocks;
-
-constexpr int64_t kChannels = 64;
 
 // Splits the blocks evenly over `threads` std::threads.
 ParallelForBlocks ThreadSplit(int threads) {
@@ -50,10 +48,11 @@ double MedianMs(F&& f, int repeats) {
   return ms[ms.size() / 2];
 }
 
-// Times the cases of `family` ("all", "pau", "pwlu" or "abu") with storage type T; x and
-// dy are drawn in float32 and rounded.
+// Times the cases of `family` ("all", "pau", "pwlu" or "abu") with storage type T, the
+// per-channel ones over `channels` channels-last; x and dy are drawn in float32 and
+// rounded.
 template <typename T>
-void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
+void RunCases(int64_t n, int threads, int repeats, const std::string& family, int64_t channels) {
   const auto runs = [&family](const char* name) { return family == "all" || family == name; };
   const std::vector<float> x_f32 = [n] {
     std::vector<float> v(2 * n);
@@ -85,23 +84,24 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
       static_cast<long long>(n), static_cast<int>(sizeof(T)), threads, repeats, copy,
       8.0 * n / copy / 1e6, copy_t);
   std::printf("%-26s %8s %8s %9s %10s\n", "case", "fwd ms", "bwd ms", "fwd/copy", "both/floor");
+  const std::string per_channel_label = "per-channel (C=" + std::to_string(channels) + ")";
   auto report = [&](const char* family, bool per_channel, double fwd, double bwd) {
     std::printf("%-5s %-20s %8.2f %8.2f %9.2f %10.2f\n", family,
-                per_channel ? "per-channel (C=64)" : "per-layer", fwd, bwd, fwd / copy_t,
+                per_channel ? per_channel_label.c_str() : "per-layer", fwd, bwd, fwd / copy_t,
                 (fwd + bwd) / (2.5 * copy_t));
   };
 
   const float num[6] = {0.02979246f, 0.61837738f, 2.32335207f,
                         3.05202660f, 1.48548002f, 0.25103717f};
   const float den[4] = {1.14201226f, 4.39322834f, 0.87154450f, 0.34720652f};
-  std::vector<float> pau_num, pau_den, g_num(kChannels * 6), g_den(kChannels * 4);
-  for (int64_t c = 0; c < kChannels; ++c) {
+  std::vector<float> pau_num, pau_den, g_num(channels * 6), g_den(channels * 4);
+  for (int64_t c = 0; c < channels; ++c) {
     pau_num.insert(pau_num.end(), num, num + 6);
     pau_den.insert(pau_den.end(), den, den + 4);
   }
   const int intervals = 16, rows = intervals + 2;
-  std::vector<float> left(kChannels, -3.f), right(kChannels, 3.f), slopes, offsets;
-  for (int64_t c = 0; c < kChannels; ++c) {
+  std::vector<float> left(channels, -3.f), right(channels, 3.f), slopes, offsets;
+  for (int64_t c = 0; c < channels; ++c) {
     for (int k = 0; k < rows; ++k) {
       slopes.push_back(k <= rows / 2 ? 0.f : 1.f);  // ReLU on [-3, 3]
       offsets.push_back(0.f);
@@ -111,13 +111,13 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
   const std::vector<tf_learnact::Basis> basis = {
       tf_learnact::Basis::kTanh, tf_learnact::Basis::kElu, tf_learnact::Basis::kRelu,
       tf_learnact::Basis::kIdentity, tf_learnact::Basis::kSwish};
-  std::vector<float> weights(kChannels * 5, 0.2f), beta(kChannels, 1.f);
+  std::vector<float> weights(channels * 5, 0.2f), beta(channels, 1.f);
   std::vector<float> g_weights(weights.size()), g_beta(beta.size());
 
   const tf_learnact::PauConfig pau;
   for (bool per_channel : {false, true}) {
     if (!runs("pau")) break;
-    const int64_t dims[2] = {n / kChannels, kChannels};
+    const int64_t dims[2] = {n / channels, channels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report(
         "PAU", per_channel,
@@ -133,7 +133,7 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
   }
   for (bool per_channel : {false, true}) {
     if (!runs("pwlu")) break;
-    const int64_t dims[2] = {n / kChannels, kChannels};
+    const int64_t dims[2] = {n / channels, channels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report("PWLU", per_channel,
            MedianMs(
@@ -152,7 +152,7 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
   }
   for (bool per_channel : {false, true}) {
     if (!runs("abu")) break;
-    const int64_t dims[2] = {n / kChannels, kChannels};
+    const int64_t dims[2] = {n / channels, channels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report("ABU", per_channel,
            MedianMs(
@@ -170,7 +170,12 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int64_t n = argc > 1 ? std::atoll(argv[1]) / kChannels * kChannels : int64_t{1} << 24;
+  const int64_t channels = argc > 6 ? std::atoll(argv[6]) : 64;
+  if (channels < 1) {
+    std::fprintf(stderr, "channels must be at least 1, got %s\n", argv[6]);
+    return 2;
+  }
+  const int64_t n = argc > 1 ? std::atoll(argv[1]) / channels * channels : int64_t{1} << 24;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 9;
   const std::string dtype = argc > 4 ? argv[4] : "float32";
@@ -180,9 +185,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (dtype == "float32") {
-    RunCases<float>(n, threads, repeats, family);
+    RunCases<float>(n, threads, repeats, family, channels);
   } else if (dtype == "bfloat16") {
-    RunCases<BFloat16>(n, threads, repeats, family);
+    RunCases<BFloat16>(n, threads, repeats, family, channels);
   } else {
     std::fprintf(stderr, "dtype must be float32 or bfloat16, got %s\n", dtype.c_str());
     return 2;

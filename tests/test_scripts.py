@@ -80,15 +80,16 @@ def test_kernel_benchmark_builds_and_times_every_case(tmp_path):
         assert [c[0] for c in cases] == ["PAU", "PAU", "PWLU", "PWLU", "ABU", "ABU"]
         assert all(float(value) > 0 for c in cases for value in c[-4:])
     assert "of 2 bytes" in out_bf16
-    # One family alone, and a family name that does not exist.
+    # One family alone over 300 channels, and a family name that does not exist.
     out_pwlu = subprocess.run(
-        [str(tmp_path / "kernel_harness"), "8192", "1", "1", "float32", "pwlu"],
+        [str(tmp_path / "kernel_harness"), "9000", "1", "1", "float32", "pwlu", "300"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    cases = [line.split()[0] for line in out_pwlu.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
-    assert cases == ["PWLU", "PWLU"]
+    cases = [line.split()[:2] for line in out_pwlu.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
+    assert cases == [["PWLU", "per-layer"], ["PWLU", "per-channel"]]
+    assert "(C=300)" in out_pwlu and out_pwlu.startswith("9000 elements")
     bad = subprocess.run(
         [str(tmp_path / "kernel_harness"), "8192", "1", "1", "float32", "relu"],
         capture_output=True,
