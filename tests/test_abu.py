@@ -192,6 +192,27 @@ def test_gradients_match_twin_autodiff(basis, shape, axis, per_channel, dtype):
 
 
 @requires_ops
+@pytest.mark.parametrize("basis", [ALL, PAPER], ids=["all", "paper"])
+@pytest.mark.parametrize("channels", [256, 300])
+def test_wide_rows_match_twin(basis, channels, dtype):
+    """Channels-last rows of 1 KiB or more, whose weight and partial rows lie padded
+    apart (ChannelStride), in blocks enlarged to hold 16 elements per partial value
+    (several here, the last one short), against the float64 twin."""
+    shape = (1000, channels)
+    x, w, beta = case(4, shape, -1, True, basis, dtype)
+    dy = tf.cast(tf.random.stateless_uniform(shape, (2, 3), -1, 1), dtype)
+    op = grads("op", x, w, beta, basis, -1, dy)
+    ref = grads(
+        "composite", *(tf.cast(t, tf.float64) for t in (x, w, beta)), basis, -1, tf.cast(dy, tf.float64)
+    )
+    rtol = {tf.float16: 8e-3, tf.bfloat16: 5e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    for name, g, r in zip(("y", "dx"), op[:2], ref[:2], strict=True):
+        assert_close(g, r, rtol, atol_scale=5.0, err_msg=name)
+    for name, g, r in (("d_weights", op[2], ref[2]), ("d_beta", op[3], ref[3])):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r.numpy()))) + 1, err_msg=name)
+
+
+@requires_ops
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_gradients_match_numeric_float64(per_channel):
     x, w, beta = case(3, (4, 3), -1, per_channel, ALL, tf.float64)

@@ -226,6 +226,30 @@ def test_many_blocks_match_twin(version, shape, axis, per_channel):
         assert_close(g, r, 1e-4, atol_scale=float(np.max(np.abs(r.numpy()))) + 1)
 
 
+@pytest.mark.parametrize("channels", [256, 300])
+def test_wide_rows_match_twin(channels, dtype):
+    """Channels-last rows of 1 KiB or more, whose coefficient and partial rows lie padded
+    apart (ChannelStride: 256 float channels padded by a line, 300 to a whole line), in
+    blocks enlarged to hold 16 elements per partial value (three here, the last one
+    short), with pairs, single chunks and tails, against the float64 twin."""
+    shape = (400, channels)
+    x, num, den = make_case(8, shape, -1, True, (5, 4), "B", dtype)
+    dy = tf.cast(tf.random.stateless_uniform(shape, (1, 3), -1, 1), dtype)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version="B", axis=-1)
+    ref = grads(
+        pau_composite,
+        *(tf.cast(t, tf.float64) for t in (x, num, den)),
+        tf.cast(dy, tf.float64),
+        version="B",
+        axis=-1,
+    )
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    for name, g, r in zip(("y", "dx"), op[:2], ref[:2], strict=True):
+        assert_close(g, r, rtol, err_msg=name)
+    for name, g, r in zip(("d_numerator", "d_denominator"), op[2:], ref[2:], strict=True):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r.numpy()))) + 1, err_msg=name)
+
+
 @pytest.mark.parametrize(
     "dtype,shape,axis,per_channel",
     [

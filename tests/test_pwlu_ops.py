@@ -140,9 +140,16 @@ def test_gradients_match_table1(shape, axis, per_channel, dtype):
 
 @pytest.mark.parametrize(
     "shape,axis,per_channel",
-    # Several blocks and thread tasks; channels-last rows of several chunks plus a tail.
-    [((1100000,), -1, False), ((3000, 37), -1, True), ((400, 70), -1, True), ((5, 6, 3000), 1, True)],
-    ids=["layer_block_ranges", "last", "last_many_chunks", "first"],
+    # Several blocks and thread tasks; channels-last rows of several chunks plus a tail;
+    # 300 channels: blocks enlarged to 16 elements per partial value (three, one short).
+    [
+        ((1100000,), -1, False),
+        ((3000, 37), -1, True),
+        ((400, 70), -1, True),
+        ((1500, 300), -1, True),
+        ((5, 6, 3000), 1, True),
+    ],
+    ids=["layer_block_ranges", "last", "last_many_chunks", "last_wide", "first"],
 )
 def test_many_blocks_match_twin(shape, axis, per_channel):
     """Large inputs, against the float32 twin's forward and autodiff gradients (float32

@@ -60,20 +60,22 @@ template <typename Acc>
 struct CoefTable {
   int num_coefs = 0;
   int64_t channels = 1;
+  int64_t stride = 1;           // ChannelStride(channels), as in the block partials
   std::vector<Acc> by_channel;  // [C][num_coefs]: run mode
-  std::vector<Acc> by_coef;     // [num_coefs][C]: row mode
+  std::vector<Acc> by_coef;     // [num_coefs][stride]: row mode
 
   // fill(c, row) writes channel c's num_coefs coefficients to row.
   template <typename Fill>
   CoefTable(int64_t c, int nc, Fill&& fill)
       : num_coefs(nc),
         channels(c),
+        stride(ChannelStride<Acc>(c)),
         by_channel(static_cast<size_t>(c * nc)),
-        by_coef(by_channel.size()) {
+        by_coef(static_cast<size_t>(stride * nc), Acc(0)) {
     for (int64_t ch = 0; ch < c; ++ch) {
       Acc* row = by_channel.data() + ch * nc;
       fill(ch, row);
-      for (int j = 0; j < nc; ++j) by_coef[j * c + ch] = row[j];
+      for (int j = 0; j < nc; ++j) by_coef[j * stride + ch] = row[j];
     }
   }
   // by_coef in paired channel order (PairedSlot), for bfloat16 rows in chunk pairs.
@@ -81,7 +83,7 @@ struct CoefTable {
     const std::vector<Acc> natural = by_coef;
     for (int j = 0; j < num_coefs; ++j)
       for (int64_t ch = 0; ch < channels; ++ch)
-        by_coef[j * channels + PairedSlot(ch, channels)] = natural[j * channels + ch];
+        by_coef[j * stride + PairedSlot(ch, channels)] = natural[j * stride + ch];
   }
 };
 
@@ -231,14 +233,14 @@ TLA_ALWAYS_INLINE void FenceStreamedStores() {
 }
 
 // End of a run: adds the lane sums of `count` per-lane accumulators (lanes[j][kLanes]),
-// each summed in lane order, to channel c's partials part[j * channels + c].
+// each summed in lane order, to channel c's partials part[j * stride + c].
 template <typename Acc>
-TLA_ALWAYS_INLINE void AddLaneSums(const Acc* lanes, int64_t count, Acc* part, int64_t channels,
+TLA_ALWAYS_INLINE void AddLaneSums(const Acc* lanes, int64_t count, Acc* part, int64_t stride,
                                    int64_t c) {
   for (int64_t j = 0; j < count; ++j) {
     Acc sum = Acc(0);
     for (int l = 0; l < kLanes; ++l) sum += lanes[j * kLanes + l];
-    part[j * channels + c] += sum;
+    part[j * stride + c] += sum;
   }
 }
 
@@ -326,11 +328,11 @@ struct LaneWalker {
   // independent chains side by side. The lines of the stacked rows fill together, so
   // non-temporal stores still write whole lines.
   TLA_ALWAYS_INLINE void StackedRows(int64_t base, Acc* part) const {
-    const int64_t C = coefs.channels;
+    const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, C, part + c0, C, 0, C);
+      Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, S, part + c0, S, 0, C);
     if (c0 < C)
       for (int s = 0; s < E::kRowStack; ++s) RowTail(base + s * C, c0, part);
   }
@@ -349,48 +351,49 @@ struct LaneWalker {
       Chunks<kRunChunks, true, kPairs>(i, kLanes, cf, kLanes, g, kLanes, 0);
     for (; i + kLanes <= end; i += kLanes) Chunks<1>(i, kLanes, cf, kLanes, g, kLanes, 0);
     if (i < end) Chunks<1, false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes, 0);
-    if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.channels, c);
+    if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.stride, c);
   }
 
   // Lanes across the channels of one row starting at element `base` (channels-last):
-  // coefficients and gradient partials are read and accumulated as [coef][channel].
+  // coefficients and gradient partials are read and accumulated as [coef][channel]
+  // (coefficients coefs.stride apart).
   TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
-    const int64_t C = coefs.channels;
+    const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
     for (; c0 + kRowGroup <= C; c0 += kRowGroup)
-      Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+      Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+      Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
     if (c0 < C) RowTail(base, c0, part);
   }
   // A bfloat16 row in chunk pairs, one per whole group of 2 kLanes channels (chunk h's
   // lane l is channel c0 + 2 l + h; coefficients and sums in paired slots), then a
   // single chunk and the tail, whose slots are their channels.
   TLA_ALWAYS_INLINE void PairedRow(int64_t base, Acc* part) const {
-    const int64_t C = coefs.channels;
+    const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
     for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes)
-      Chunks<2, true, true>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+      Chunks<2, true, true>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunks<1>(base + c0, kLanes, by_coef + c0, C, part + c0, C, kLanes);
+      Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
     if (c0 < C) RowTail(base, c0, part);
   }
   // Channels c0.. (fewer than kLanes) of the row at `base`: padded local coefficients
   // and partials.
   TLA_ALWAYS_INLINE void RowTail(int64_t base, int64_t c0, Acc* part) const {
-    const int64_t C = coefs.channels;
+    const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     const int len = static_cast<int>(C - c0);
     Acc cf[kMaxCoefs * kLanes], g[kMaxCoefs * kLanes] = {};
     for (int j = 0; j < coefs.num_coefs; ++j)
       for (int l = 0; l < kLanes; ++l)
-        cf[j * kLanes + l] = l < len ? by_coef[j * C + c0 + l] : Acc(0);
+        cf[j * kLanes + l] = l < len ? by_coef[j * S + c0 + l] : Acc(0);
     Chunks<1, false>(base + c0, len, cf, kLanes, g, kLanes, kLanes);
     if (kGrad)
       for (int j = 0; j < coefs.num_coefs; ++j)
-        for (int l = 0; l < len; ++l) part[j * C + c0 + l] += g[j * kLanes + l];
+        for (int l = 0; l < len; ++l) part[j * S + c0 + l] += g[j * kLanes + l];
   }
 };
 
