@@ -226,12 +226,13 @@ def test_many_blocks_match_twin(version, shape, axis, per_channel):
         assert_close(g, r, 1e-4, atol_scale=float(np.max(np.abs(r.numpy()))) + 1)
 
 
-@pytest.mark.parametrize("channels", [256, 300])
+@pytest.mark.parametrize("channels", [256, 300, 1030])
 def test_wide_rows_match_twin(channels, dtype):
     """Channels-last rows of 1 KiB or more, whose coefficient and partial rows lie padded
     apart (ChannelStride: 256 float channels padded by a line, 300 to a whole line), in
     blocks enlarged to hold 16 elements per partial value (three here, the last one
-    short), with pairs, single chunks and tails, against the float64 twin."""
+    short), with pairs, single chunks and tails, against the float64 twin; rows of 4 KiB
+    or more (1030 channels of 4 or 8 bytes) go in stacks again (StackedRowsPay)."""
     shape = (400, channels)
     x, num, den = make_case(8, shape, -1, True, (5, 4), "B", dtype)
     dy = tf.cast(tf.random.stateless_uniform(shape, (1, 3), -1, 1), dtype)
