@@ -116,7 +116,7 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family, in
 
   const tf_learnact::PauConfig pau;
   for (bool per_channel : {false, true}) {
-    if (!runs("pau")) break;
+    if (!runs("pau")) continue;
     const int64_t dims[2] = {n / channels, channels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report(
@@ -132,7 +132,7 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family, in
             repeats));
   }
   for (bool per_channel : {false, true}) {
-    if (!runs("pwlu")) break;
+    if (!runs("pwlu")) continue;
     const int64_t dims[2] = {n / channels, channels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report("PWLU", per_channel,
@@ -151,7 +151,7 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family, in
                repeats));
   }
   for (bool per_channel : {false, true}) {
-    if (!runs("abu")) break;
+    if (!runs("abu")) continue;
     const int64_t dims[2] = {n / channels, channels};
     const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
     report("ABU", per_channel,

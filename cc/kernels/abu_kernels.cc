@@ -236,7 +236,7 @@ void AbuBackward(const Layout& layout, const std::vector<Basis>& basis, const T*
   using Acc = typename AccOf<T>::type;
   const int m = static_cast<int>(basis.size());
   const int64_t C = layout.channels;
-  const BlockPlan plan = MakeBlockPlan(layout, (m + 1) * ChannelStride<Acc>(C));
+  const BlockPlan plan = MakeBlockPlan(layout, ParamGradPartials<Acc>::ValuesPerBlock(m + 1, C));
   std::vector<Acc> sums(static_cast<size_t>(C * (m + 1)), Acc(0));  // [C][m + 1]
   if (plan.num_blocks > 0) {
     const auto coefs = PrepareCoefs(C, m, weights, beta);

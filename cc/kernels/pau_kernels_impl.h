@@ -251,7 +251,7 @@ void PauBackward(const Layout& layout, const PauConfig& cfg, const T* dy, const 
   using Acc = typename AccOf<T>::type;
   const int64_t C = layout.channels;
   const int nc = cfg.num_coefs(), nd = cfg.num_denominator();
-  const BlockPlan plan = MakeBlockPlan(layout, nc * ChannelStride<Acc>(C));
+  const BlockPlan plan = MakeBlockPlan(layout, ParamGradPartials<Acc>::ValuesPerBlock(nc, C));
   std::vector<Acc> grads(static_cast<size_t>(C * nc), Acc(0));
   if (plan.num_blocks > 0) {
     const auto pc = PrepareCoefs(cfg, C, numerator, denominator);

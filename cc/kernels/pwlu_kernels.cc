@@ -379,7 +379,8 @@ void PwluBackward(const Layout& layout, int intervals, const T* dy, const T* x,
   using Acc = typename AccOf<T>::type;
   const int rows = intervals + 2;
   const int64_t C = layout.channels;
-  const BlockPlan plan = MakeBlockPlan(layout, 2 * C * rows);
+  const BlockPlan plan =
+      MakeBlockPlan(layout, ParamGradPartials<Acc>::ValuesPerBlock(2 * C * rows, 1));
   std::vector<Acc> sums(static_cast<size_t>(C * 2 * rows), Acc(0));
   if (plan.num_blocks > 0) {
     const auto table = MakeTable<T>(plan, C, intervals, left, right, slopes, offsets);

@@ -93,7 +93,12 @@ class ParamGradPartials {
       : num_coefs_(num_coefs),
         channels_(channels),
         stride_(ChannelStride<Acc>(channels)),
-        data_(static_cast<size_t>(num_blocks * num_coefs * stride_), Acc(0)) {}
+        data_(static_cast<size_t>(num_blocks * ValuesPerBlock(num_coefs, channels)), Acc(0)) {}
+
+  // The values of one block's partials (MakeBlockPlan's partials_per_block).
+  static int64_t ValuesPerBlock(int64_t num_coefs, int64_t channels) {
+    return num_coefs * ChannelStride<Acc>(channels);
+  }
 
   Acc* block(int64_t b) { return data_.data() + b * num_coefs_ * stride_; }
 
