@@ -21,6 +21,14 @@ constexpr int kMaxBasis = kNumBasisFunctions;
 constexpr Basis kPaperBasis[] = {Basis::kTanh, Basis::kElu, Basis::kRelu, Basis::kIdentity,
                                  Basis::kSwish};
 constexpr int kPaperBasisSize = static_cast<int>(std::size(kPaperBasis));
+// The order in which that evaluator adds the functions up: those ready soon after x
+// (identity, relu, elu) first, then tanh and swish, which wait for a division each.
+// The sum is a chain of multiply-adds at the end of each chunk's dependency chain, and
+// the kernel is latency-bound: in basis order the chain waited for tanh and then added
+// four terms (16M float32 on 2 threads, per layer / per channel: forward 7.20 / 7.22 ->
+// 6.38 / 6.76 ms, backward 11.14 / 12.04 -> 10.68 / 11.37 ms).
+constexpr int kPaperSumOrder[] = {3, 2, 1, 0, 4};
+static_assert(std::size(kPaperSumOrder) == kPaperBasisSize);
 
 // f(x), f'(x) and, for swish, df/dbeta, on lanes.
 template <typename V>
@@ -92,7 +100,7 @@ struct AbuEvaluator {
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
-  static constexpr int kChunks = 3, kRowChunks = 2;
+  static constexpr int kChunks = 4, kRowChunks = 2;
   // Two rows at a time in row mode (LaneWalker::StackedRows): 16M float32 per channel
   // on 2 threads, backward 14.8-14.9 -> 12.5-12.8 ms, forward 7.45-7.49 -> 7.29-7.39 ms
   // (bench_kernels, four alternating runs). Three: GCC 12 stops with an internal
@@ -120,8 +128,10 @@ struct AbuEvaluator {
   // core busy (16M float32, two threads: forward 36-39 -> 33 ms, backward 67 -> 45 ms).
   // Three along a run: backward per layer 1.29 -> 1.20 ms (1M float32 cache-resident,
   // one core; forward unchanged); across a row three measured slower (per channel, 64
-  // channels: forward 0.92 -> 0.98-1.07, backward 1.43 -> 1.53-1.83), and GCC 12 stops
-  // with an internal error on four.
+  // channels: forward 0.92 -> 0.98-1.07, backward 1.43 -> 1.53-1.83). Four along a run
+  // once the sum order (kPaperSumOrder) shortened each chain: per layer, forward 0.78 ->
+  // 0.75 ms (1M, one core), 6.23 -> 6.14 ms, backward 10.23 -> 9.92 ms (16M, 2 threads);
+  // across a row three still gained nothing (1M, one core: 0.82 / 1.28 -> 0.82 / 1.27).
   template <int kU>
   TLA_ALWAYS_INLINE void Eval(int64_t, const V* x, const V* dy, V* out, const Acc* cf, int64_t cjs,
                               Acc* g, int64_t gjs, int64_t step) const {
@@ -153,7 +163,7 @@ struct AbuEvaluator {
     };
     if constexpr (kPaperBasisT) {
 #pragma GCC unroll 8
-      for (int j = 0; j < kPaperBasisSize; ++j) function(j);
+      for (int j : kPaperSumOrder) function(j);
     } else {
       for (int j = 0; j < m; ++j) function(j);
     }
