@@ -195,6 +195,12 @@ TLA_ALWAYS_INLINE void StoreLanes(T* dst, int64_t i, int len, Vec v) {
   }
 }
 
+// Prefetches the line `bytes` past p into L1. Integer arithmetic: the address may lie
+// past the array, which a prefetch may touch (it never faults) but a pointer may not.
+TLA_ALWAYS_INLINE void PrefetchAhead(const void* p, int64_t bytes) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + bytes), 0, 3);
+}
+
 // Outputs of at least this many bytes are written past the caches by walkers with
 // kStreamOut: larger than the last-level cache of one Zen 4 CCD (32 MiB), where they
 // would not stay for the next op anyway. A constant: sysconf reports the socket's total
