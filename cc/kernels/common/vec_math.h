@@ -4,8 +4,8 @@
 //
 // Only what stable activations need is provided: exponentials of non-positive
 // arguments (every caller reduces to exp(-|v|)), which never overflow. Accuracy is a
-// few ulp of the lane type (float: Taylor degree 7 on |r| <= ln2/2, double: degree 13);
-// NaN propagates, -Inf gives exp 0.
+// few ulp of the lane type (on |r| <= ln2/2, float: a degree-6 minimax polynomial,
+// double: Taylor degree 13); NaN propagates, -Inf gives exp 0.
 #ifndef TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 #define TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 
@@ -20,10 +20,24 @@ namespace tf_learnact {
 // Constants of the exponential's range reduction per lane type.
 template <typename Acc>
 struct ExpConstants;
+template <typename Acc>
+constexpr Acc InvFactorial(int k) {
+  Acc f = Acc(1);
+  for (int i = 2; i <= k; ++i) f *= Acc(i);
+  return Acc(1) / f;
+}
+
 template <>
 struct ExpConstants<float> {
   using Bits = int32_t;
-  static constexpr int kTaylorDegree = 7;
+  // expm1(r) / r ~ c_0 + c_1 r + ... + c_5 r^5 on |r| <= ln2/2: c_0 = 1 and c_1 = 1/2
+  // exact (so expm1 keeps its relative accuracy near 0), c_2..c_5 fitted for the least
+  // maximum error with those fixed, 1.4e-8 (Taylor's seven terms: 1.5e-8). Two terms
+  // fewer than Taylor's, and one Estrin level without its r^4: ABU, per layer, forward
+  // 0.78 -> 0.72 ms (1M on one core), 6.05 -> 5.73 ms (16M on 2 threads).
+  static constexpr int kTerms = 6, kTaylorTerms = 0;
+  static constexpr float kFitted[kTerms] = {1.0f,         0.5f,         0.16666545f,
+                                            0.041666403f, 0.008366423f, 0.0013940508f};
   static constexpr int kMantissaBits = 23, kExponentBias = 127;
   // Below this, 2^n would be subnormal (n < -126): the result is taken as exp = 0.
   static constexpr float kMinArg = -87.6f;
@@ -34,42 +48,55 @@ struct ExpConstants<float> {
 template <>
 struct ExpConstants<double> {
   using Bits = int64_t;
-  static constexpr int kTaylorDegree = 13;
+  // Taylor's 1/(k+1)! for k < 13, padded with zeros to 16 terms so that Estrin's levels
+  // pair up (see Expm1OverR).
+  static constexpr int kTerms = 16, kTaylorTerms = 13;
   static constexpr int kMantissaBits = 52, kExponentBias = 1023;
-  static constexpr double kMinArg = -708.0;                  // n >= -1022
+  static constexpr double kMinArg = -708.3964;  // n >= -1022 (log 2^-1022 = -708.39642)
   static constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr double kLog2e = 1.4426950408889634074;
   static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
 };
 
-template <typename Acc>
-constexpr Acc InvFactorial(int k) {
-  Acc f = Acc(1);
-  for (int i = 2; i <= k; ++i) f *= Acc(i);
-  return Acc(1) / f;
-}
-
-// expm1(r) / r ~ 1 + r/2! + ... + r^(d-1)/d! in Estrin's form: pairs c_k + c_{k+1} r,
-// then pairs of pairs with r^2, r^4, ...: log2(d) dependent steps instead of Horner's
-// d. The exponential heads every ABU chunk's dependency chain: ABU backward 6.56 -> 6.05
-// ns/element cache-resident (forward unchanged), for a max error over [-88, 0] of
-// 1.33 / 2.11 ulp (exp / expm1, float) against Horner's 1.18 / 1.30.
-template <typename Acc, int kDegree, typename V>
+// expm1(r) / r from ExpConstants' coefficients in Estrin's form: pairs c_k + c_{k+1} r,
+// then pairs of pairs with r^2, r^4, ...: log2 of the terms dependent steps instead of
+// Horner's one per term. Float's three pairs take (p_2 r^2 + p_1) r^2 + p_0, Estrin's
+// three steps without computing r^4 (a generic fold of odd levels made GCC 12 fail with
+// an internal error on the double kernels). The exponential heads every ABU chunk's
+// dependency chain: Estrin over Horner was ABU backward 6.56 -> 6.05 ns/element
+// cache-resident, and Horner (Taylor's seven terms) measured slower again with four
+// chunks along a run (1M float32 on one core, forward per layer / per channel: 0.77 /
+// 0.83 -> 0.79 / 0.88 ms).
+template <typename Acc, typename V>
 TLA_ALWAYS_INLINE V Expm1OverR(V r) {
-  // Coefficients c_0..c_{d-1} of expm1(r) / r, padded with zeros to a power of two.
-  constexpr int kTerms = 1 << (32 - __builtin_clz(kDegree - 1));
-  V q[kTerms];
-  for (int k = 0; k < kTerms; k += 2) {
-    const Acc lo = k < kDegree ? InvFactorial<Acc>(k + 1) : Acc(0);
-    const Acc hi = k + 1 < kDegree ? InvFactorial<Acc>(k + 2) : Acc(0);
+  using K = ExpConstants<Acc>;
+  constexpr int kPairs = K::kTerms / 2;
+  static_assert(kPairs * 2 == K::kTerms, "coefficients go in pairs");
+  V q[kPairs];
+  for (int k = 0; k < K::kTerms; k += 2) {
+    // The Taylor terms computed here, not read from a table in ExpConstants: that form
+    // made GCC 12 fail with an internal error on the double kernels.
+    Acc lo, hi;
+    if constexpr (K::kTaylorTerms == 0) {
+      lo = K::kFitted[k];
+      hi = K::kFitted[k + 1];
+    } else {
+      lo = k < K::kTaylorTerms ? InvFactorial<Acc>(k + 1) : Acc(0);
+      hi = k + 1 < K::kTaylorTerms ? InvFactorial<Acc>(k + 2) : Acc(0);
+    }
     q[k / 2] = hi == Acc(0) ? V{} + lo : hi * r + lo;
   }
   V power = r * r;
-  for (int n = kTerms / 2; n > 1; n /= 2) {
-    for (int k = 0; k < n; k += 2) q[k / 2] = q[k + 1] * power + q[k];
-    if (n > 2) power = power * power;
+  if constexpr (kPairs == 3) {
+    return (q[2] * power + q[1]) * power + q[0];
+  } else {
+    static_assert((kPairs & (kPairs - 1)) == 0, "Estrin's levels pair up");
+    for (int n = kPairs; n > 1; n /= 2) {
+      for (int k = 0; k < n; k += 2) q[k / 2] = q[k + 1] * power + q[k];
+      if (n > 2) power = power * power;
+    }
+    return q[0];
   }
-  return q[0];
 }
 
 // exp(v) and expm1(v) of one non-positive argument, both to a few ulp (expm1 keeps its
@@ -91,20 +118,22 @@ TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   const V shifted = vc * K::kLog2e + K::kRoundMagic;  // n in its low mantissa bits
   const V n = shifted - K::kRoundMagic;
   const V r = (vc - n * K::kLn2Hi) - n * K::kLn2Lo;  // NaN stays NaN, so q does
-  const V q = Expm1OverR<Acc, K::kTaylorDegree>(r);
   // 2^n from its exponent bits (n >= kMinArg / ln2 keeps it a normal number), taken
   // from `shifted`'s bits, whose integer value is the magic constant's plus n: adding
   // the bias and shifting n into the exponent field shifts the magic constant's bits
   // out (no float-to-int conversion, so no NaN guard for it; a NaN scale meets q = NaN).
   const UBitsV bits = __builtin_bit_cast(UBitsV, shifted);
   const V scale = __builtin_bit_cast(V, (bits + UBits(K::kExponentBias)) << K::kMantissaBits);
-  // exp = 2^n (1 + r q); expm1 = 2^n r q + (2^n - 1), exact to rounding in both forms
-  // (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n r is exact (or, subnormal
-  // near the underflow, rounded below the result's own ulp) and ready before q, so each
-  // takes one multiply-add after q where 2^n (r q) took two: ABU per layer /
-  // per channel, 16M float32 on 2 threads, forward 6.38 / 6.76 -> 6.21 / 6.54 ms.
-  const V scaled_r = scale * r;
-  const V e = scaled_r * q + scale, em1 = scaled_r * q + (scale - Acc(1));
+  // exp = 2^n (1 + r q); expm1 = 2^n (r q) + (2^n - 1), exact to rounding in both forms
+  // (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n (r q) is formed inside the
+  // multiply-adds: near the underflow 2^n r alone is subnormal, and TensorFlow's threads
+  // flush subnormals to zero: formed first to save a step after q, 2^n r put exp off
+  // by up to 40% on [-87.7, -86.3]. Its exact form (2^(n+24) r) (2^-24 q) ran the
+  // forward 2% faster but the per-channel backward 4-7% slower (16M float32 on 2
+  // threads), so the step stays.
+  const V q = Expm1OverR<Acc>(r);
+  const V rq = r * q;
+  const V e = scale * rq + scale, em1 = scale * rq + (scale - Acc(1));
   return {underflow ? zero : e, em1};
 }
 
