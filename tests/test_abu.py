@@ -272,25 +272,23 @@ def test_basis_accuracy_over_the_full_range(basis, beta, within, dtype):
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
 def test_exp_keeps_relative_accuracy_down_to_the_smallest_normal(dtype):
     """exp(x) (ELU's slope for x < 0) and sigmoid(x) = e / (1 + e) near the underflow:
-    normal results to a few ulp, though 2^n r inside the exponential is subnormal there
-    and TensorFlow's threads flush subnormals to zero (the full-range test's absolute
-    floor would not see it)."""
-    np_dtype = dtype.as_numpy_dtype
-    tiny = float(np.finfo(np_dtype).tiny)
+    normal results to a few ulp. There a product 2^n r inside the exponential would be
+    subnormal, and TensorFlow's threads flush subnormals to zero (the full-range test's
+    absolute floor would not see it)."""
+    tiny = float(np.finfo(dtype.as_numpy_dtype).tiny)
     lowest = math.log(tiny) * (1 - 1e-6)  # exp(lowest) is just above the smallest normal
     x = tf.constant(np.linspace(lowest, lowest + 8, 4001), dtype)
     x64 = as_float64(x)
+    w, beta = tf.ones((1,), dtype), tf.constant(1.0, dtype)
+    elu_slope = grads("op", x, w, beta, ("elu",), -1, tf.ones_like(x))[1]
+    sigmoid = abu(x, w, beta, basis=("sigmoid",), implementation="op")
     rtol = 1e-6 if dtype == tf.float32 else 1e-14
-    for basis, index, want in (("elu", 1, np.exp(x64)), ("sigmoid", 0, np_sigmoid(x64))):
-        got = as_float64(
-            grads("op", x, tf.ones((1,), dtype), tf.constant(1.0, dtype), (basis,), -1, tf.ones_like(x))[
-                index
-            ]
-        )
+    for name, got, want in (("exp", elu_slope, np.exp(x64)), ("sigmoid", sigmoid, np_sigmoid(x64))):
+        got = as_float64(got)
         assert np.all(want >= tiny)
         worst = int(np.argmax(np.abs(got - want) / want))
         assert np.all(np.abs(got - want) <= rtol * want), (
-            f"{basis} at x={x64[worst]!r}: {got[worst]!r} vs {want[worst]!r}"
+            f"{name} at x={x64[worst]!r}: {got[worst]!r} vs {want[worst]!r}"
         )
 
 

@@ -4,8 +4,9 @@
 //
 // Only what stable activations need is provided: exponentials of non-positive
 // arguments (every caller reduces to exp(-|v|)), which never overflow. Accuracy is a
-// few ulp of the lane type (on |r| <= ln2/2, float: a degree-6 minimax polynomial,
-// double: Taylor degree 13); NaN propagates, -Inf gives exp 0.
+// few ulp of the lane type (on |r| <= ln2/2, float: six fitted terms of expm1(r) / r,
+// double: Taylor's thirteen; float over [-88, 0] through the op: exp 1.26 ulp, expm1
+// 1.77); NaN propagates, -Inf gives exp 0.
 #ifndef TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 #define TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 
@@ -20,21 +21,15 @@ namespace tf_learnact {
 // Constants of the exponential's range reduction per lane type.
 template <typename Acc>
 struct ExpConstants;
-template <typename Acc>
-constexpr Acc InvFactorial(int k) {
-  Acc f = Acc(1);
-  for (int i = 2; i <= k; ++i) f *= Acc(i);
-  return Acc(1) / f;
-}
-
 template <>
 struct ExpConstants<float> {
   using Bits = int32_t;
   // expm1(r) / r ~ c_0 + c_1 r + ... + c_5 r^5 on |r| <= ln2/2: c_0 = 1 and c_1 = 1/2
   // exact (so expm1 keeps its relative accuracy near 0), c_2..c_5 fitted for the least
-  // maximum error with those fixed, 1.4e-8 (Taylor's seven terms: 1.5e-8). Two terms
-  // fewer than Taylor's, and one Estrin level without its r^4: ABU, per layer, forward
-  // 0.78 -> 0.72 ms (1M on one core), 6.05 -> 5.73 ms (16M on 2 threads).
+  // maximum error with those fixed, 1.4e-8 (Taylor's seven terms: 1.5e-8). One term
+  // fewer than Taylor's and no r^4, so two multiply-adds fewer at the same depth: ABU
+  // per layer, forward 0.78 -> 0.72 ms (1M on one core), 6.05 -> 5.73 ms (16M on 2
+  // threads).
   static constexpr int kTerms = 6, kTaylorTerms = 0;
   static constexpr float kFitted[kTerms] = {1.0f,         0.5f,         0.16666545f,
                                             0.041666403f, 0.008366423f, 0.0013940508f};
@@ -57,6 +52,13 @@ struct ExpConstants<double> {
   static constexpr double kLog2e = 1.4426950408889634074;
   static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
 };
+
+template <typename Acc>
+constexpr Acc InvFactorial(int k) {
+  Acc f = Acc(1);
+  for (int i = 2; i <= k; ++i) f *= Acc(i);
+  return Acc(1) / f;
+}
 
 // expm1(r) / r from ExpConstants' coefficients in Estrin's form: pairs c_k + c_{k+1} r,
 // then pairs of pairs with r^2, r^4, ...: log2 of the terms dependent steps instead of
@@ -126,9 +128,9 @@ TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   const V scale = __builtin_bit_cast(V, (bits + UBits(K::kExponentBias)) << K::kMantissaBits);
   // exp = 2^n (1 + r q); expm1 = 2^n (r q) + (2^n - 1), exact to rounding in both forms
   // (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n (r q) is formed inside the
-  // multiply-adds: near the underflow 2^n r alone is subnormal, and TensorFlow's threads
-  // flush subnormals to zero: formed first to save a step after q, 2^n r put exp off
-  // by up to 40% on [-87.7, -86.3]. Its exact form (2^(n+24) r) (2^-24 q) ran the
+  // multiply-adds, as near the underflow 2^n r alone is subnormal and TensorFlow's
+  // threads flush subnormals to zero: formed first, to save a step after q, it put exp
+  // off by up to 40% on [-87.7, -86.3]. Its exact form (2^(n+24) r) (2^-24 q) ran the
   // forward 2% faster but the per-channel backward 4-7% slower (16M float32 on 2
   // threads), so the step stays.
   const V q = Expm1OverR<Acc>(r);
