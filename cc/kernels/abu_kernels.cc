@@ -23,10 +23,11 @@ constexpr Basis kPaperBasis[] = {Basis::kTanh, Basis::kElu, Basis::kRelu, Basis:
 constexpr int kPaperBasisSize = static_cast<int>(std::size(kPaperBasis));
 // The order in which that evaluator adds the functions up: those ready soon after x
 // (identity, relu, elu) first, then tanh and swish, which wait for a division each.
-// The sum is a chain of multiply-adds at the end of each chunk's dependency chain, and
-// the kernel is latency-bound: in basis order the chain waited for tanh and then added
-// four terms (16M float32 on 2 threads, per layer / per channel: forward 7.20 / 7.22 ->
-// 6.38 / 6.76 ms, backward 11.14 / 12.04 -> 10.68 / 11.37 ms).
+// The sum is a chain of multiply-adds at the end of each chunk's dependency chain, which
+// bounds the kernel together with its multiply-add count (see vec_math.h's Expm1OverR):
+// in basis order the chain waited for tanh and then added four terms (16M float32 on 2
+// threads, per layer / per channel: forward 7.20 / 7.22 -> 6.38 / 6.76 ms, backward
+// 11.14 / 12.04 -> 10.68 / 11.37 ms).
 constexpr int kPaperSumOrder[] = {3, 2, 1, 0, 4};
 static_assert(std::size(kPaperSumOrder) == kPaperBasisSize);
 
