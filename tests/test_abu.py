@@ -307,14 +307,50 @@ def test_nan_and_inf_inputs_match_the_twin(basis, dtype):
 
 
 @requires_ops
-@pytest.mark.parametrize("basis", [(b,) for b in ALL], ids=lambda b: b[0])
-def test_extreme_inputs_stay_finite(basis, dtype):
-    x = tf.constant([1e4, -1e4, 3e4, -3e4, 0.0], dtype)
+@pytest.mark.parametrize(
+    "weights",
+    [(0.2, 0.2, 0.2, 0.2, 0.2), (0.2, 0.0, 0.3, 0.1, 0.2), (0.2, -0.1, 0.3, 0.1, -0.2)],
+    ids=["positive", "a_zero", "mixed_signs"],
+)
+def test_paper_basis_on_nan_inf_and_huge_inputs(weights, dtype):
+    """The paper's basis has its own regrouped evaluator. On NaN and huge finite inputs its
+    values and gradients match the twin's, NaN for NaN. At +-Inf its gradients match too,
+    and its value is g's limit, x (w_4 s + L) + E + w_0 tanh(x) (see the README), where
+    the twin's sum of the functions meets 0 * Inf (swish(-Inf) = NaN there)."""
+    big = 6e4 if dtype == tf.float16 else 1e30
+    x_np = np.array([np.nan, np.inf, -np.inf, big, -big, 0.5, -0.5, 0.0])
+    n = len(x_np)
+    x = tf.constant(x_np[None, :], dtype)  # one channel per element: per-element dw
     pdt = tf.float64 if dtype == tf.float64 else tf.float32
-    w, beta = tf.ones((1,), pdt), tf.constant(1.0, pdt)
+    w = tf.constant(np.tile(weights, (n, 1)), pdt)
+    beta = tf.ones((n,), pdt)
+    dy = tf.ones_like(x)
+    got = [as_float64(t) for t in grads("op", x, w, beta, PAPER, -1, dy)]
+    want = [np.array(as_float64(t)) for t in grads("composite", x, w, beta, PAPER, -1, dy)]
+    w0, w1, w2, w3, w4 = weights
+    with np.errstate(invalid="ignore"):
+        limit = {np.inf: np.inf * (w1 + w2 + w3 + w4) + w0, -np.inf: -np.inf * w3 - w1 - w0}
+    infinite = np.isinf(x_np)
+    want[0][0, infinite] = [limit[v] for v in x_np[infinite]]
+    for name, g, t in zip(("y", "dx", "dw", "dbeta"), got, want, strict=True):
+        finite = np.isfinite(t)
+        np.testing.assert_array_equal(g[~finite], t[~finite], err_msg=name)  # NaN, Inf exactly
+        assert_close(g[finite], t[finite], TWIN_RTOL[dtype], err_msg=name)
+    assert np.isnan(want[0][0, 0]) and np.isinf(got[0][0, 1:3]).all()  # the cases are there
+
+
+@requires_ops
+@pytest.mark.parametrize("basis", [(b,) for b in ALL], ids=lambda b: b[0])
+@pytest.mark.parametrize("beta_value", [1.0, 1.5], ids=["unit_beta", "beta"])
+def test_extreme_inputs_stay_finite(basis, beta_value, dtype):
+    # 1e30: x^2 overflows float there (swish's d beta = x^2 s' was NaN).
+    huge = [] if dtype == tf.float16 else [1e30, -1e30]
+    x = tf.constant([1e4, -1e4, 3e4, -3e4, 0.0] + huge, dtype)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    w, beta = tf.ones((1,), pdt), tf.constant(beta_value, pdt)
     y, dx, dw, db = grads("op", x, w, beta, basis, -1, tf.ones_like(x))
     y64 = as_float64(y)
-    expected = NUMPY_BASIS[basis[0]](as_float64(x), 1.0)
+    expected = NUMPY_BASIS[basis[0]](as_float64(x), beta_value)
     finite = np.abs(expected) < (6e4 if dtype == tf.float16 else np.inf)
     assert np.all(np.isfinite(y64[finite])) and np.all(np.isfinite(as_float64(dx)))
     assert np.all(np.isfinite(dw.numpy())) and np.isfinite(db.numpy())

@@ -21,15 +21,6 @@ constexpr int kMaxBasis = kNumBasisFunctions;
 constexpr Basis kPaperBasis[] = {Basis::kTanh, Basis::kElu, Basis::kRelu, Basis::kIdentity,
                                  Basis::kSwish};
 constexpr int kPaperBasisSize = static_cast<int>(std::size(kPaperBasis));
-// The order in which that evaluator adds the functions up: those ready soon after x
-// (identity, relu, elu) first, then tanh and swish, which wait for a division each.
-// The sum is a chain of multiply-adds at the end of each chunk's dependency chain, which
-// bounds the kernel together with its multiply-add count (see vec_math.h's Expm1OverR):
-// in basis order the chain waited for tanh and then added four terms (16M float32 on 2
-// threads, per layer / per channel: forward 7.20 / 7.22 -> 6.38 / 6.76 ms, backward
-// 11.14 / 12.04 -> 10.68 / 11.37 ms).
-constexpr int kPaperSumOrder[] = {3, 2, 1, 0, 4};
-static_assert(std::size(kPaperSumOrder) == kPaperBasisSize);
 
 // f(x), f'(x) and, for swish, df/dbeta, on lanes.
 template <typename V>
@@ -61,7 +52,9 @@ TLA_ALWAYS_INLINE BasisLanes<V> EvaluateLanes(Basis b, V x, V beta, const NegExp
     case Basis::kSwish: {
       const V bx = beta * x;
       const ValueAndSlope<V> s = unit_beta ? SigmoidFromNegExp(x, ax.exp) : SigmoidVec<Acc>(bx);
-      return {x * s.f, s.f + bx * s.df, x * x * s.df};
+      // x (x s'), not x^2 s': x^2 overflows from |x| = 1.8e19 in float, where s' = 0,
+      // and made d beta NaN.
+      return {x * s.f, s.f + bx * s.df, x * (x * s.df)};
     }
     case Basis::kSigmoid: {
       const ValueAndSlope<V> s = SigmoidFromNegExp(x, ax.exp);
@@ -92,10 +85,10 @@ TLA_ALWAYS_INLINE BasisLanes<V> EvaluateLanes(Basis b, V x, V beta, const NegExp
 
 // The ABU evaluator of the lane walk. A channel's coefficients are its m blend weights,
 // then the swish beta; the gradient slots match. kPaperBasisT: the basis is kPaperBasis
-// and every swish beta is 1, known at compile time, so the basis loop unrolls into
-// straight-line code (no jump per function and chunk) that the compiler schedules as one
-// (1M float32 cache-resident, one core, per layer / per channel: forward 1.10 / 1.15 ->
-// 0.95 / 0.98 ms, backward 1.55 / 1.70 -> 1.32 / 1.48 ms).
+// and every swish beta is 1, known at compile time, so the sum is straight-line code (no
+// jump per function and chunk) that the compiler schedules as one (1M float32
+// cache-resident, one core, per layer / per channel: forward 1.10 / 1.15 -> 0.95 / 0.98
+// ms, backward 1.55 / 1.70 -> 1.32 / 1.48 ms), since regrouped (PaperBasisForward).
 template <typename Acc, bool kGradT, bool kPaperBasisT>
 struct AbuEvaluator {
   using V = typename LaneVec<Acc>::type;
@@ -104,9 +97,14 @@ struct AbuEvaluator {
   static constexpr int kChunks = 4, kRowChunks = 2;
   // Two rows at a time in row mode (LaneWalker::StackedRows): 16M float32 per channel
   // on 2 threads, backward 14.8-14.9 -> 12.5-12.8 ms, forward 7.45-7.49 -> 7.29-7.39 ms
-  // (bench_kernels, four alternating runs). Three: GCC 12 stops with an internal
-  // compiler error, as for four chunks along a run.
-  static constexpr int kRowStack = 2;
+  // (bench_kernels, four alternating runs). Four in the paper basis's regrouped forward:
+  // 64 channels 6.22 -> 5.60 ms, 16: 6.61 -> 5.78, 2048: 7.16 -> 6.84 (16M, 2 threads,
+  // best of 5-10 alternating runs). Its backward with four ran faster in the caches (1M
+  // on one core, 1.31 -> 1.13 ms) but slower from memory (16M: 11.17 -> 11.89 ms; with
+  // its chunks' terms summed before each partial's store, 11.33 -> 11.98 ms), and three
+  // gained nothing. The general evaluator with three or four: GCC 12 stops with
+  // an internal compiler error.
+  static constexpr int kRowStack = kPaperBasisT && !kGrad ? 4 : 2;
   static constexpr bool kLanesAnyOrder = true;
   // bfloat16 rows in chunk pairs in the forward only (16M bfloat16 per channel on 2
   // threads, best of four alternating runs: forward 9.65 -> 9.12 ms, backward 13.42 ->
@@ -130,49 +128,125 @@ struct AbuEvaluator {
   // Three along a run: backward per layer 1.29 -> 1.20 ms (1M float32 cache-resident,
   // one core; forward unchanged); across a row three measured slower (per channel, 64
   // channels: forward 0.92 -> 0.98-1.07, backward 1.43 -> 1.53-1.83). Four along a run
-  // once the sum order (kPaperSumOrder) shortened each chain: per layer, forward 0.78 ->
+  // once adding the paper's basis in the order its terms are ready (identity, relu, elu,
+  // then tanh and swish, which wait for a division each) shortened each chain from the
+  // basis order's (forward 7.20 -> 6.38 ms, 16M on 2 threads): per layer, forward 0.78 ->
   // 0.75 ms (1M, one core), 6.23 -> 6.14 ms, backward 10.23 -> 9.92 ms (16M, 2 threads);
   // across a row three still gained nothing (1M, one core: 0.82 / 1.28 -> 0.82 / 1.27).
   template <int kU>
   TLA_ALWAYS_INLINE void Eval(int64_t, const V* x, const V* dy, V* out, const Acc* cf, int64_t cjs,
                               Acc* g, int64_t gjs, int64_t step) const {
-    V beta[kU], sum[kU] = {}, slope[kU] = {};
     NegExpResult<V> ax[kU] = {};
-    const int num = kPaperBasisT ? kPaperBasisSize : m;
     // Unrolled so that the arrays stay in registers (a loop kept them in memory and ran
     // 50% slower than one chunk at a time).
 #pragma GCC unroll 8
-    for (int u = 0; u < kU; ++u) {
-      beta[u] = LoadVec<V>(cf + u * step + num * cjs);
+    for (int u = 0; u < kU; ++u)
       if (kPaperBasisT || needs_abs_exp) ax[u] = NegExp<Acc>(-AbsVec(x[u]));
-    }
-    const auto function = [&](int j) TLA_ALWAYS_INLINE_LAMBDA {
-      const Basis b = kPaperBasisT ? kPaperBasis[j] : basis[j];
+    if constexpr (kPaperBasisT && kGrad)
+      PaperBasisBackward<kU>(x, dy, out, ax, cf, cjs, g, gjs, step);
+    else if constexpr (kPaperBasisT)
+      PaperBasisForward<kU>(x, out, ax, cf, cjs, step);
+    else
+      SumOfFunctions<kU>(x, dy, out, ax, cf, cjs, g, gjs, step);
+  }
+
+ private:
+  template <int kU>
+  TLA_ALWAYS_INLINE void SumOfFunctions(const V* x, const V* dy, V* out, const NegExpResult<V>* ax,
+                                        const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
+                                        int64_t step) const {
+    V beta[kU], sum[kU] = {}, slope[kU] = {};
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) beta[u] = LoadVec<V>(cf + u * step + m * cjs);
+    for (int j = 0; j < m; ++j) {
+      const Basis b = basis[j];
 #pragma GCC unroll 8
       for (int u = 0; u < kU; ++u) {
         const V w = LoadVec<V>(cf + u * step + j * cjs);
-        const BasisLanes<V> v =
-            EvaluateLanes<Acc>(b, x[u], beta[u], ax[u], kPaperBasisT || unit_beta);
+        const BasisLanes<V> v = EvaluateLanes<Acc>(b, x[u], beta[u], ax[u], unit_beta);
         if constexpr (!kGrad) {
           sum[u] += w * v.f;
         } else {
           slope[u] += w * v.df;
           Accumulate(g + u * step + j * gjs, dy[u] * v.f);
-          if (b == Basis::kSwish) Accumulate(g + u * step + num * gjs, dy[u] * w * v.dbeta);
+          if (b == Basis::kSwish) Accumulate(g + u * step + m * gjs, dy[u] * w * v.dbeta);
         }
       }
-    };
-    if constexpr (kPaperBasisT) {
-#pragma GCC unroll 8
-      for (int j : kPaperSumOrder) function(j);
-    } else {
-      for (int j = 0; j < m; ++j) function(j);
     }
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u) out[u] = kGrad ? dy[u] * slope[u] : sum[u];
   }
 
- private:
+  // The paper's basis with unit beta, regrouped: identity, relu and elu are the same
+  // line for x > 0, so with s = sigmoid(x)
+  //   g(x) = x (w_4 s + L) + E + w_0 tanh(x),  L = w_1 + w_2 + w_3 for x > 0, else w_3,
+  //                                              E = 0 for x > 0, else w_1 expm1(x);
+  //   g'(x) = L' + w_4 (s + x s') + w_0 tanh'(x),  L' = L for x > 0, else w_1 e^x + w_3,
+  // and the weights' gradient terms share dy x: per chunk two multiplies or multiply-adds
+  // fewer forward, about five backward (adds and blends instead, on other pipes). Each chunk's sum
+  // ends with the tanh term, the last one ready, as the chain bounds ABU together with its
+  // instruction count. With Expm1Reduced, against the sum of the functions in the order they are
+  // ready: 1M float32 per layer / per channel on one core, forward 0.74 / 0.80 -> 0.69 / 0.78 ms,
+  // backward 1.09 / 1.30 -> 0.99 / 1.26 ms; 16M on 2 threads, forward 5.85 / 6.42 -> 5.41 / 6.22 ms
+  // (best of 6-10 alternating runs).
+  // At x = +-Inf the regrouped forward gives g's limit where the sum of the functions
+  // (and the composite twin) meets 0 * Inf: swish(-Inf) = -Inf * 0 is NaN there, while
+  // x (w_4 s + L) is -Inf w_3. The gradients meet the same products in both forms. A
+  // per-chunk test for infinities, to take the function-by-function sum there instead,
+  // cost more than the regrouping saved (1M float32 per channel, forward 0.78 -> 0.82
+  // ms).
+  template <int kU>
+  TLA_ALWAYS_INLINE void PaperBasisForward(const V* x, V* out, const NegExpResult<V>* ax,
+                                           const Acc* cf, int64_t cjs, int64_t step) const {
+    const V zero = {};
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) {
+      const Acc* c = cf + u * step;
+      const V w0 = LoadVec<V>(c), w1 = LoadVec<V>(c + cjs), w2 = LoadVec<V>(c + 2 * cjs),
+              w3 = LoadVec<V>(c + 3 * cjs), w4 = LoadVec<V>(c + 4 * cjs);
+      const auto pos = x[u] > 0;
+      const V tanh = TanhFromNegExp(x[u], ax[u]).t;
+      const V sigmoid = SigmoidFromNegExp(x[u], ax[u].exp).f;
+      const V line = pos ? w1 + w2 + w3 : w3;
+      const V elu_rest = pos ? zero : w1 * ax[u].expm1;
+      out[u] = w0 * tanh + (x[u] * (w4 * sigmoid + line) + elu_rest);
+    }
+  }
+  template <int kU>
+  TLA_ALWAYS_INLINE void PaperBasisBackward(const V* x, const V* dy, V* out,
+                                            const NegExpResult<V>* ax, const Acc* cf, int64_t cjs,
+                                            Acc* g, int64_t gjs, int64_t step) const {
+    // Every weight read before the first sum is stored (the sums may alias them, so
+    // reads after a store are done again); stacked chunks share both (step 0).
+    V w[kPaperBasisSize][kU];
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u)
+#pragma GCC unroll 8
+      for (int j = 0; j < kPaperBasisSize; ++j) w[j][u] = LoadVec<V>(cf + u * step + j * cjs);
+    const V zero = {};
+    // dx formed after every sum: formed before them, the per-channel backward ran 3%
+    // slower (1M float32 on one core).
+    V slope[kU];
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) {
+      const auto pos = x[u] > 0;
+      const TanhResult<V> tanh = TanhFromNegExp(x[u], ax[u]);
+      const ValueAndSlope<V> sigmoid = SigmoidFromNegExp(x[u], ax[u].exp);
+      const V dy_x = dy[u] * x[u], x_ds = x[u] * sigmoid.df;
+      const V line = pos ? w[1][u] + w[2][u] + w[3][u] : w[1][u] * ax[u].exp + w[3][u];
+      slope[u] = (line + w[4][u] * (sigmoid.f + x_ds)) + w[0][u] * tanh.dt;
+      Acc* gu = g + u * step;
+      Accumulate(gu, dy[u] * tanh.t);
+      Accumulate(gu + gjs, pos ? dy_x : dy[u] * ax[u].expm1);
+      Accumulate(gu + 2 * gjs, x[u] <= 0 ? zero : dy_x);  // relu(NaN) = NaN
+      Accumulate(gu + 3 * gjs, dy_x);
+      Accumulate(gu + 4 * gjs, dy_x * sigmoid.f);
+      Accumulate(gu + 5 * gjs, dy_x * (w[4][u] * x_ds));  // beta: dy w_4 x^2 s'
+    }
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) out[u] = dy[u] * slope[u];
+  }
+
   static TLA_ALWAYS_INLINE void Accumulate(Acc* g, V t) { StoreVec(g, LoadVec<V>(g) + t); }
 };
 

@@ -5,8 +5,9 @@
 // Only what stable activations need is provided: exponentials of non-positive
 // arguments (every caller reduces to exp(-|v|)), which never overflow. Accuracy is a
 // few ulp of the lane type (on |r| <= ln2/2, float: six fitted terms of expm1(r) / r,
-// double: Taylor's thirteen; float over [-88, 0] through the op: exp 1.26 ulp, expm1
-// 1.77); NaN propagates, -Inf gives exp 0.
+// double: Taylor's thirteen; float over [-88, 0] through the op: exp 1.04 ulp, expm1
+// 1.01, from 1.26 and 1.77 before Expm1Reduced added r last); NaN propagates, -Inf
+// gives exp 0.
 #ifndef TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 #define TF_LEARNACT_KERNELS_COMMON_VEC_MATH_H_
 
@@ -29,7 +30,7 @@ struct ExpConstants<float> {
   // maximum error with those fixed, 1.4e-8 (Taylor's seven terms: 1.5e-8). One term
   // fewer than Taylor's and no r^4, so two multiply-adds fewer at the same depth: ABU
   // per layer, forward 0.78 -> 0.72 ms (1M on one core), 6.05 -> 5.73 ms (16M on 2
-  // threads).
+  // threads). See Expm1Reduced for how they are evaluated.
   static constexpr int kTerms = 6, kTaylorTerms = 0;  // 0: the terms are kFitted's
   static constexpr float kFitted[kTerms] = {1.0f,         0.5f,         0.16666545f,
                                             0.041666403f, 0.008366423f, 0.0013940508f};
@@ -60,44 +61,48 @@ constexpr Acc InvFactorial(int k) {
   return Acc(1) / f;
 }
 
-// expm1(r) / r from ExpConstants' coefficients in Estrin's form: pairs c_k + c_{k+1} r,
-// then pairs of pairs with r^2, r^4, ...: log2 of the terms dependent steps instead of
-// Horner's one per term. Float's three pairs take (p_2 r^2 + p_1) r^2 + p_0, Estrin's
-// three steps without computing r^4 (a generic fold of odd levels made GCC 12 fail with
-// an internal error on the double kernels). The exponential heads every ABU chunk's
-// dependency chain: Estrin over Horner was ABU backward 6.56 -> 6.05 ns/element
-// cache-resident, and Horner (Taylor's seven terms) measured slower again with four
-// chunks along a run (1M float32 on one core, forward per layer / per channel: 0.77 /
-// 0.83 -> 0.79 / 0.88 ms).
+// expm1(r) / r from Taylor's terms (ExpConstants' kTaylorTerms) in Estrin's form: pairs
+// c_k + c_{k+1} r, then pairs of pairs with r^2, r^4, ...: log2 of the terms dependent
+// steps instead of Horner's one per term (ABU backward 6.56 -> 6.05 ns/element
+// cache-resident, when float took this path too).
 template <typename Acc, typename V>
 TLA_ALWAYS_INLINE V Expm1OverR(V r) {
   using K = ExpConstants<Acc>;
   constexpr int kPairs = K::kTerms / 2;
-  static_assert(kPairs * 2 == K::kTerms, "coefficients go in pairs");
+  static_assert(kPairs * 2 == K::kTerms && (kPairs & (kPairs - 1)) == 0, "Estrin's levels pair up");
   V q[kPairs];
   for (int k = 0; k < K::kTerms; k += 2) {
-    // The Taylor terms computed here, not read from a table in ExpConstants: that form
-    // made GCC 12 fail with an internal error on the double kernels.
-    Acc lo, hi;
-    if constexpr (K::kTaylorTerms == 0) {
-      lo = K::kFitted[k];
-      hi = K::kFitted[k + 1];
-    } else {
-      lo = k < K::kTaylorTerms ? InvFactorial<Acc>(k + 1) : Acc(0);
-      hi = k + 1 < K::kTaylorTerms ? InvFactorial<Acc>(k + 2) : Acc(0);
-    }
+    // The terms computed here, not read from a table in ExpConstants: that form made
+    // GCC 12 fail with an internal error on the double kernels.
+    const Acc lo = k < K::kTaylorTerms ? InvFactorial<Acc>(k + 1) : Acc(0);
+    const Acc hi = k + 1 < K::kTaylorTerms ? InvFactorial<Acc>(k + 2) : Acc(0);
     q[k / 2] = hi == Acc(0) ? V{} + lo : hi * r + lo;
   }
   V power = r * r;
-  if constexpr (kPairs == 3) {
-    return (q[2] * power + q[1]) * power + q[0];
+  for (int n = kPairs; n > 1; n /= 2) {
+    for (int k = 0; k < n; k += 2) q[k / 2] = q[k + 1] * power + q[k];
+    if (n > 2) power = power * power;
+  }
+  return q[0];
+}
+
+// expm1(r) on |r| <= ln2/2. Float: its fitted terms as r + r^2 ((c_1 + c_2 r) + r^2
+// ((c_3 + c_4 r) + r^2 c_5)), six operations in four dependent steps from r, where r
+// times expm1(r) / r in Estrin's form took seven at the same depth (ABU per layer, 1M
+// float32 on one core: forward 0.73 -> 0.71 ms, backward 1.11 -> 1.07 ms); adding r
+// last also put expm1 at 1.01 ulp (was 1.77). Horner's form, one step per term,
+// measured slower (forward 0.77 -> 0.79 ms). Double keeps r times Estrin over Taylor's
+// terms: other forms made GCC 12 fail with an internal error on the double kernels.
+template <typename Acc, typename V>
+TLA_ALWAYS_INLINE V Expm1Reduced(V r) {
+  using K = ExpConstants<Acc>;
+  if constexpr (K::kTaylorTerms == 0) {
+    static_assert(K::kTerms == 6, "the form below takes six terms");
+    const V r2 = r * r;
+    const V lo = K::kFitted[2] * r + K::kFitted[1], hi = K::kFitted[4] * r + K::kFitted[3];
+    return ((K::kFitted[5] * r2 + hi) * r2 + lo) * r2 + r;
   } else {
-    static_assert((kPairs & (kPairs - 1)) == 0, "Estrin's levels pair up");
-    for (int n = kPairs; n > 1; n /= 2) {
-      for (int k = 0; k < n; k += 2) q[k / 2] = q[k + 1] * power + q[k];
-      if (n > 2) power = power * power;
-    }
-    return q[0];
+    return r * Expm1OverR<Acc>(r);
   }
 }
 
@@ -126,15 +131,13 @@ TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   // out (no float-to-int conversion, so no NaN guard for it; a NaN scale meets q = NaN).
   const UBitsV bits = __builtin_bit_cast(UBitsV, shifted);
   const V scale = __builtin_bit_cast(V, (bits + UBits(K::kExponentBias)) << K::kMantissaBits);
-  // exp = 2^n (1 + r q); expm1 = 2^n (r q) + (2^n - 1), exact to rounding in both forms
-  // (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n (r q) is formed inside the
-  // multiply-adds, as near the underflow 2^n r alone is subnormal and TensorFlow's
-  // threads flush subnormals to zero: formed first, to save a step after q, it put exp
-  // off by up to 40% on [-87.7, -86.3]. Its exact form (2^(n+24) r) (2^-24 q) ran the
-  // forward 2% faster but the per-channel backward 4-7% slower (16M float32 on 2
-  // threads), so the step stays.
-  const V q = Expm1OverR<Acc>(r);
-  const V rq = r * q;
+  // With rq = expm1(r): exp = 2^n (1 + rq), expm1 = 2^n rq + (2^n - 1), exact to rounding
+  // in both forms (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n rq is formed
+  // inside the multiply-adds: near the underflow 2^n r alone is subnormal and
+  // TensorFlow's threads flush subnormals to zero (formed first, it put exp off by up to
+  // 40% on [-87.7, -86.3]; its exact form (2^(n+24) r) (2^-24 q) ran the per-channel
+  // backward 4-7% slower, 16M float32 on 2 threads).
+  const V rq = Expm1Reduced<Acc>(r);
   const V e = scale * rq + scale, em1 = scale * rq + (scale - Acc(1));
   return {underflow ? zero : e, em1};
 }
