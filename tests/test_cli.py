@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
+import sysconfig
 
 import pytest
 from conftest import run_fresh
@@ -77,7 +79,10 @@ def test_console_script_is_installed():
         entry_points = ()
     if not entry_points:
         pytest.skip("running from a source tree: the console script exists once the package is installed")
-    script = shutil.which("tf-learnact")
+    # pip puts the script beside the interpreter's other scripts, which need not be on
+    # PATH (a virtualenv's python run without activating it).
+    search = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
+    script = shutil.which("tf-learnact", path=search)
     assert script is not None
     call_it = "import subprocess, sys; sys.exit(subprocess.call([sys.argv[1], '--help']))"
     proc = run_fresh(["-c", call_it, script])
