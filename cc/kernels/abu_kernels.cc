@@ -182,13 +182,15 @@ struct AbuEvaluator {
   //   g(x) = x (w_4 s + L) + E + w_0 tanh(x),  L = w_1 + w_2 + w_3 for x > 0, else w_3,
   //                                              E = 0 for x > 0, else w_1 expm1(x);
   //   g'(x) = L' + w_4 (s + x s') + w_0 tanh'(x),  L' = L for x > 0, else w_1 e^x + w_3,
-  // and the weights' gradient terms share dy x: per chunk two multiplies or multiply-adds
-  // fewer forward, about five backward (adds and blends instead, on other pipes). Each chunk's sum
-  // ends with the tanh term, the last one ready, as the chain bounds ABU together with its
-  // instruction count. With Expm1Reduced, against the sum of the functions in the order they are
-  // ready: 1M float32 per layer / per channel on one core, forward 0.74 / 0.80 -> 0.69 / 0.78 ms,
-  // backward 1.09 / 1.30 -> 0.99 / 1.26 ms; 16M on 2 threads, forward 5.85 / 6.42 -> 5.41 / 6.22 ms
-  // (best of 6-10 alternating runs).
+  // and the weights' gradient terms share dy x: per chunk two multiplies or
+  // multiply-adds fewer forward, about five backward (adds and blends instead, on other
+  // pipes). Each chunk's sum ends with the tanh term, the last one ready, as the chain
+  // bounds ABU together with its instruction count. With Expm1Reduced and four rows per
+  // stack forward (kRowStack), against the sum of the functions in the order they are
+  // ready, best of eight alternating runs, float32 per layer / per channel: 1M on one
+  // core, forward 0.73 / 0.80 -> 0.68 / 0.70 ms, backward 1.09 / 1.31 -> 0.99 / 1.31 ms;
+  // 16M on 2 threads, forward 5.87 / 6.43 -> 5.40 / 5.62 ms, backward 9.98 / 11.41 ->
+  // 8.76 / 11.40 ms.
   // At x = +-Inf the regrouped forward gives g's limit where the sum of the functions
   // (and the composite twin) meets 0 * Inf: swish(-Inf) = -Inf * 0 is NaN there, while
   // x (w_4 s + L) is -Inf w_3. The gradients meet the same products in both forms. A

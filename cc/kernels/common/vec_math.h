@@ -135,8 +135,8 @@ TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   // in both forms (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n rq is formed
   // inside the multiply-adds: near the underflow 2^n r alone is subnormal and
   // TensorFlow's threads flush subnormals to zero (formed first, it put exp off by up to
-  // 40% on [-87.7, -86.3]; its exact form (2^(n+24) r) (2^-24 q) ran the per-channel
-  // backward 4-7% slower, 16M float32 on 2 threads).
+  // 40% on [-87.7, -86.3]; its exact form, 2^(n+24) r times 2^-24 expm1(r) / r, ran
+  // the per-channel backward 4-7% slower, 16M float32 on 2 threads).
   const V rq = Expm1Reduced<Acc>(r);
   const V e = scale * rq + scale, em1 = scale * rq + (scale - Acc(1));
   return {underflow ? zero : e, em1};
