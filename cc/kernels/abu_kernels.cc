@@ -97,14 +97,15 @@ struct AbuEvaluator {
   static constexpr int kChunks = 4, kRowChunks = 2;
   // Two rows at a time in row mode (LaneWalker::StackedRows): 16M float32 per channel
   // on 2 threads, backward 14.8-14.9 -> 12.5-12.8 ms, forward 7.45-7.49 -> 7.29-7.39 ms
-  // (bench_kernels, four alternating runs). Four in the paper basis's regrouped forward:
-  // 64 channels 6.22 -> 5.60 ms, 16: 6.61 -> 5.78, 2048: 7.16 -> 6.84 (16M, 2 threads,
-  // best of 5-10 alternating runs). Its backward with four ran faster in the caches (1M
-  // on one core, 1.31 -> 1.13 ms) but slower from memory (16M: 11.17 -> 11.89 ms; with
-  // its chunks' terms summed before each partial's store, 11.33 -> 11.98 ms), and three
-  // gained nothing. The general evaluator with three or four: GCC 12 stops with
-  // an internal compiler error.
-  static constexpr int kRowStack = kPaperBasisT && !kGrad ? 4 : 2;
+  // (bench_kernels, four alternating runs). Four for the paper basis's regrouped sums,
+  // forward: 64 channels 6.22 -> 5.60 ms, 16: 6.61 -> 5.78, 2048: 7.16 -> 6.84;
+  // backward, with the rows prefetched (LaneWalker::StackedRows) and the four chunks'
+  // terms added up before each partial's store: 64 channels 11.51 -> 10.23 ms, 16:
+  // 12.91 -> 10.27, 2048: 12.20 -> 12.17 (16M float32, 2 threads, best of 4-10
+  // alternating runs). The backward with four, unprefetched, ran slower from memory (64
+  // channels 11.17 -> 11.89 ms). The general evaluator with three or four: GCC 12 stops
+  // with an internal compiler error.
+  static constexpr int kRowStack = kPaperBasisT ? 4 : 2;
   static constexpr bool kLanesAnyOrder = true;
   // bfloat16 rows in chunk pairs in the forward only (16M bfloat16 per channel on 2
   // threads, best of four alternating runs: forward 9.65 -> 9.12 ms, backward 13.42 ->
@@ -228,7 +229,7 @@ struct AbuEvaluator {
     const V zero = {};
     // dx formed after every sum: formed before them, the per-channel backward ran 3%
     // slower (1M float32 on one core).
-    V slope[kU];
+    V slope[kU], term[kPaperBasisSize + 1][kU];
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u) {
       const auto pos = x[u] > 0;
@@ -237,13 +238,26 @@ struct AbuEvaluator {
       const V dy_x = dy[u] * x[u], x_ds = x[u] * sigmoid.df;
       const V line = pos ? w[1][u] + w[2][u] + w[3][u] : w[1][u] * ax[u].exp + w[3][u];
       slope[u] = (line + w[4][u] * (sigmoid.f + x_ds)) + w[0][u] * tanh.dt;
-      Acc* gu = g + u * step;
-      Accumulate(gu, dy[u] * tanh.t);
-      Accumulate(gu + gjs, pos ? dy_x : dy[u] * ax[u].expm1);
-      Accumulate(gu + 2 * gjs, x[u] <= 0 ? zero : dy_x);  // relu(NaN) = NaN
-      Accumulate(gu + 3 * gjs, dy_x);
-      Accumulate(gu + 4 * gjs, dy_x * sigmoid.f);
-      Accumulate(gu + 5 * gjs, dy_x * (w[4][u] * x_ds));  // beta: dy w_4 x^2 s'
+      term[0][u] = dy[u] * tanh.t;
+      term[1][u] = pos ? dy_x : dy[u] * ax[u].expm1;
+      term[2][u] = x[u] <= 0 ? zero : dy_x;  // relu(NaN) = NaN
+      term[3][u] = dy_x;
+      term[4][u] = dy_x * sigmoid.f;
+      term[5][u] = dy_x * (w[4][u] * x_ds);  // beta: dy w_4 x^2 s'
+    }
+    if (step == 0) {  // chunks along a run or stacked share their sums: one store each
+#pragma GCC unroll 8
+      for (int j = 0; j <= kPaperBasisSize; ++j) {
+        V total = term[j][0];
+#pragma GCC unroll 8
+        for (int u = 1; u < kU; ++u) total += term[j][u];
+        Accumulate(g + j * gjs, total);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int u = 0; u < kU; ++u)
+#pragma GCC unroll 8
+        for (int j = 0; j <= kPaperBasisSize; ++j) Accumulate(g + u * step + j * gjs, term[j][u]);
     }
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u) out[u] = dy[u] * slope[u];
