@@ -142,7 +142,10 @@ struct AbuEvaluator {
     // 50% slower than one chunk at a time).
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u)
-      if (kPaperBasisT || needs_abs_exp) ax[u] = NegExp<Acc>(-AbsVec(x[u]));
+      if constexpr (kPaperBasisT && !kGrad)  // x (w_4 s + L) takes a NaN x to the result
+        ax[u] = NegExpClampingNan<Acc>(NegAbsVec(x[u]));
+      else if (kPaperBasisT || needs_abs_exp)
+        ax[u] = NegExp<Acc>(NegAbsVec(x[u]));
     if constexpr (kPaperBasisT && kGrad)
       PaperBasisBackward<kU>(x, dy, out, ax, cf, cjs, g, gjs, step);
     else if constexpr (kPaperBasisT)
@@ -207,11 +210,12 @@ struct AbuEvaluator {
       const Acc* c = cf + u * step;
       const V w0 = LoadVec<V>(c), w1 = LoadVec<V>(c + cjs), w2 = LoadVec<V>(c + 2 * cjs),
               w3 = LoadVec<V>(c + 3 * cjs), w4 = LoadVec<V>(c + 4 * cjs);
-      const auto pos = x[u] > 0;
+      // x = +0 takes the x > 0 side here: both give 0 there (not so for the slopes).
+      const auto neg = SignBitSet(x[u]);
       const V tanh = TanhFromNegExp(x[u], ax[u]).t;
       const V sigmoid = SigmoidFromNegExp(x[u], ax[u].exp).f;
-      const V line = pos ? w1 + w2 + w3 : w3;
-      const V elu_rest = pos ? zero : w1 * ax[u].expm1;
+      const V line = neg ? w3 : w1 + w2 + w3;
+      const V elu_rest = neg ? w1 * ax[u].expm1 : zero;
       out[u] = w0 * tanh + (x[u] * (w4 * sigmoid + line) + elu_rest);
     }
   }

@@ -56,6 +56,22 @@ TLA_ALWAYS_INLINE V AbsVec(V v) {
   const Bits sign = __builtin_bit_cast(Bits, -V{});
   return __builtin_bit_cast(V, __builtin_bit_cast(Bits, v) & ~sign);
 }
+// -|v| by setting the sign bit: one OR (GCC keeps -AbsVec(v) as an AND and an XOR).
+template <typename V>
+TLA_ALWAYS_INLINE V NegAbsVec(V v) {
+  using Bits = decltype(v < v);
+  const Bits sign = __builtin_bit_cast(Bits, -V{});
+  return __builtin_bit_cast(V, __builtin_bit_cast(Bits, v) | sign);
+}
+// The lanes whose sign bit is set (x < 0, -0 and negative NaNs), as a blend mask: a
+// blend on it needs no compare, as AVX2's blend reads the mask's sign bits (x < 0 took
+// a compare against zero first). Where -0 and +0 may go different ways, or NaN must
+// take a given side, compare instead.
+template <typename V>
+TLA_ALWAYS_INLINE auto SignBitSet(V v) {
+  using Bits = decltype(v < v);
+  return __builtin_bit_cast(Bits, v) < 0;
+}
 template <typename V>
 TLA_ALWAYS_INLINE V SignVec(V v) {  // sign(0) = 0, sign(NaN) = 0
   const V zero = {}, one = zero + 1;

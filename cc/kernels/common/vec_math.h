@@ -35,8 +35,8 @@ struct ExpConstants<float> {
   static constexpr float kFitted[kTerms] = {1.0f,         0.5f,         0.16666545f,
                                             0.041666403f, 0.008366423f, 0.0013940508f};
   static constexpr int kMantissaBits = 23, kExponentBias = 127;
-  // Below this, 2^n would be subnormal (n < -126): the result is taken as exp = 0.
-  static constexpr float kMinArg = -87.6f;
+  // The arguments are clamped here, where n = round(-126.96) = -127 (see NegExp).
+  static constexpr float kClampArg = -88.0f;
   static constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
   static constexpr float kLog2e = 1.44269504088896341f;
   static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // Cody-Waite split
@@ -48,7 +48,7 @@ struct ExpConstants<double> {
   // pair up (see Expm1OverR).
   static constexpr int kTerms = 16, kTaylorTerms = 13;
   static constexpr int kMantissaBits = 52, kExponentBias = 1023;
-  static constexpr double kMinArg = -708.3964;  // n >= -1022 (log 2^-1022 = -708.39642)
+  static constexpr double kClampArg = -709.0;                // n = round(-1022.87) = -1023
   static constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr double kLog2e = 1.4426950408889634074;
   static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
@@ -113,33 +113,52 @@ struct NegExpResult {
   V exp, expm1;
 };
 
-template <typename Acc, typename V = typename LaneVec<Acc>::type>
-TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
+// NegExp's work once v is clamped to [kClampArg, 0] (or NaN).
+template <typename Acc, typename V>
+TLA_ALWAYS_INLINE NegExpResult<V> NegExpOfClamped(V vc) {
   using K = ExpConstants<Acc>;
   using UBits = std::make_unsigned_t<typename K::Bits>;
   typedef UBits UBitsV __attribute__((vector_size(sizeof(V))));
-  const V zero = {};
-  const auto underflow = v < K::kMinArg;
-  const V vc = underflow ? zero + K::kMinArg : v;  // NaN stays NaN (compare is false)
   // v = n ln2 + r with n integer and |r| <= ln2 / 2; the magic constant rounds to nearest.
   const V shifted = vc * K::kLog2e + K::kRoundMagic;  // n in its low mantissa bits
   const V n = shifted - K::kRoundMagic;
   const V r = (vc - n * K::kLn2Hi) - n * K::kLn2Lo;  // NaN stays NaN, so q does
-  // 2^n from its exponent bits (n >= kMinArg / ln2 keeps it a normal number), taken
-  // from `shifted`'s bits, whose integer value is the magic constant's plus n: adding
-  // the bias and shifting n into the exponent field shifts the magic constant's bits
-  // out (no float-to-int conversion, so no NaN guard for it; a NaN scale meets q = NaN).
+  // 2^n from its exponent bits, taken from `shifted`'s bits, whose integer value is the
+  // magic constant's plus n: adding the bias and shifting n into the exponent field
+  // shifts the magic constant's bits out (no float-to-int conversion, so no NaN guard
+  // for it; a NaN scale meets q = NaN). At the clamp n = -1 - bias, whose exponent field
+  // is 0: the bits read as +0, so exp = 0 and expm1 = -1 come out exactly with no blend
+  // to zero them (where n = -1 - bias, exp(v) is subnormal: 0 was taken below -87.6
+  // before, and TensorFlow's threads flush subnormals to zero; the op's results on a
+  // grid over [-90, -82] and [-712, -704] were bit for bit the same).
   const UBitsV bits = __builtin_bit_cast(UBitsV, shifted);
   const V scale = __builtin_bit_cast(V, (bits + UBits(K::kExponentBias)) << K::kMantissaBits);
   // With rq = expm1(r): exp = 2^n (1 + rq), expm1 = 2^n rq + (2^n - 1), exact to rounding
-  // in both forms (and -1 where exp underflows: 2^n - 1 rounds to it). 2^n rq is formed
-  // inside the multiply-adds: near the underflow 2^n r alone is subnormal and
-  // TensorFlow's threads flush subnormals to zero (formed first, it put exp off by up to
-  // 40% on [-87.7, -86.3]; its exact form, 2^(n+24) r times 2^-24 expm1(r) / r, ran
-  // the per-channel backward 4-7% slower, 16M float32 on 2 threads).
+  // in both forms. 2^n rq is formed inside the multiply-adds: near the underflow 2^n r
+  // alone is subnormal and TensorFlow's threads flush subnormals to zero (formed first,
+  // it put exp off by up to 40% on [-87.7, -86.3]; its exact form, 2^(n+24) r times
+  // 2^-24 expm1(r) / r, ran the per-channel backward 4-7% slower, 16M float32 on 2
+  // threads).
   const V rq = Expm1Reduced<Acc>(r);
-  const V e = scale * rq + scale, em1 = scale * rq + (scale - Acc(1));
-  return {underflow ? zero : e, em1};
+  return {scale * rq + scale, scale * rq + (scale - Acc(1))};
+}
+
+template <typename Acc, typename V = typename LaneVec<Acc>::type>
+TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
+  using K = ExpConstants<Acc>;
+  return NegExpOfClamped<Acc>(v < K::kClampArg ? V{} + K::kClampArg : v);  // NaN: false
+}
+
+// NegExp of v = -|x| (its sign bit set) for callers whose results take a NaN x through
+// another path: the clamp is one integer min of the bits (as integers, floats with
+// the sign bit set order the other way), where the compare and blend took two; a NaN
+// is clamped too, to exp = 0 and expm1 = -1.
+template <typename Acc, typename V = typename LaneVec<Acc>::type>
+TLA_ALWAYS_INLINE NegExpResult<V> NegExpClampingNan(V v) {
+  using K = ExpConstants<Acc>;
+  using Bits = decltype(v < v);
+  const Bits vb = __builtin_bit_cast(Bits, v), cb = __builtin_bit_cast(Bits, V{} + K::kClampArg);
+  return NegExpOfClamped<Acc>(__builtin_bit_cast(V, vb < cb ? vb : cb));
 }
 
 // A function value and its derivative.
@@ -164,13 +183,13 @@ TLA_ALWAYS_INLINE TanhResult<V> TanhFromNegExp(V v, const NegExpResult<V>& ax) {
   const V inv = 1 / (d + 2);
   const V t = -d * inv, e2 = ax.exp * ax.exp;
   const V one = V{} + 1;
-  const auto neg = v < 0;
+  const auto neg = SignBitSet(v);  // tanh(-0) = -0
   return {neg ? -t : t, 4 * e2 * (inv * inv), 2 * (neg ? e2 : one) * inv};
 }
 
 template <typename Acc, typename V = typename LaneVec<Acc>::type>
 TLA_ALWAYS_INLINE TanhResult<V> TanhVec(V v) {
-  return TanhFromNegExp(v, NegExp<Acc>(-AbsVec(v)));
+  return TanhFromNegExp(v, NegExp<Acc>(NegAbsVec(v)));
 }
 
 // sigmoid(v) and sigmoid'(v) from e = exp(-|v|): s' = e / (1 + e)^2 rather than s (1 - s),
@@ -178,12 +197,12 @@ TLA_ALWAYS_INLINE TanhResult<V> TanhVec(V v) {
 template <typename V>
 TLA_ALWAYS_INLINE ValueAndSlope<V> SigmoidFromNegExp(V v, V e) {
   const V inv = 1 / (e + 1);
-  return {v >= 0 ? inv : e * inv, e * (inv * inv)};  // NaN takes the second branch: NaN
+  return {SignBitSet(v) ? e * inv : inv, e * (inv * inv)};  // at NaN both are NaN
 }
 
 template <typename Acc, typename V = typename LaneVec<Acc>::type>
 TLA_ALWAYS_INLINE ValueAndSlope<V> SigmoidVec(V v) {
-  return SigmoidFromNegExp(v, NegExp<Acc>(-AbsVec(v)).exp);
+  return SigmoidFromNegExp(v, NegExp<Acc>(NegAbsVec(v)).exp);
 }
 
 // log1p(e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) in [0, 1/3], by its odd
