@@ -272,7 +272,7 @@ struct LaneWalker {
   // bfloat16 chunks go in pairs through HalfLanes' shuffle-free pair conversions where
   // the evaluator lets lanes take elements in any order: along a run in groups of at
   // least two chunks, in row mode as PairedRow where the evaluator asks (see the
-  // README for the timings).
+  // performance log, benchmarks/README.md, for the timings).
   static constexpr bool kPairs = std::is_same_v<T, BFloat16> && E::kLanesAnyOrder;
   static constexpr bool kRowPairs = kPairs && E::kRowPairs;
   static constexpr int kRunChunks = kPairs ? std::max(E::kChunks, 2) : E::kChunks;
