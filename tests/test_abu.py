@@ -293,6 +293,41 @@ def test_exp_keeps_relative_accuracy_down_to_the_smallest_normal(dtype):
 
 
 @requires_ops
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["float32", "float64"])
+def test_exp_below_the_smallest_normal_result(dtype):
+    """Below the smallest normal result the exponential is clamped, and 2^n at the clamp
+    reads as +0 (exp = 0 and expm1 = -1 with no blend): exp (ELU's slope), sigmoid and
+    ELU itself (expm1) stay within the smallest normal of the true values, on both sides
+    of the clamp and far below it, in the default basis's forward too."""
+    info = np.finfo(dtype.as_numpy_dtype)
+    tiny = float(info.tiny)
+    lowest = math.log(tiny)
+    x_np = np.concatenate([np.linspace(lowest - 3, lowest, 3001), [-1e4, -1e30, -np.inf]])
+    x = tf.constant(x_np, dtype)
+    w, beta = tf.ones((1,), dtype), tf.constant(1.0, dtype)
+    exp_slope = as_float64(grads("op", x, w, beta, ("elu",), -1, tf.ones_like(x))[1])
+    sigmoid = as_float64(abu(x, w, beta, basis=("sigmoid",), implementation="op"))
+    elu = as_float64(abu(x, w, beta, basis=("elu",), implementation="op"))
+    # The default basis with only ELU's and swish's weights: its forward takes the
+    # exponential by the integer-min clamp.
+    w_paper = tf.constant([0.0, 1.0, 0.0, 0.0, 1.0], dtype)
+    paper = as_float64(abu(x, w_paper, beta, basis=PAPER, implementation="op"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        true_exp = np.exp(x_np)
+        swish = np.where(np.isinf(x_np), 0.0, x_np * true_exp / (1 + true_exp))
+    # Subnormal results may come out as 0 (TensorFlow's threads flush them), so the
+    # bound is the smallest normal, and a hair over it for x rounded just above log(tiny).
+    bound = tiny * 1.001
+    np.testing.assert_allclose(exp_slope, true_exp, rtol=0, atol=bound)
+    np.testing.assert_allclose(sigmoid, true_exp, rtol=0, atol=bound)
+    np.testing.assert_allclose(elu, np.expm1(x_np), rtol=0, atol=float(info.eps))
+    finite = np.isfinite(x_np)
+    np.testing.assert_allclose(
+        paper[finite], (np.expm1(x_np) + swish)[finite], rtol=float(info.eps), atol=float(info.eps)
+    )
+
+
+@requires_ops
 @pytest.mark.parametrize("basis", ALL)
 def test_nan_and_inf_inputs_match_the_twin(basis, dtype):
     x = tf.constant([np.nan, np.inf, -np.inf], dtype)
