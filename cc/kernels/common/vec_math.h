@@ -146,7 +146,8 @@ TLA_ALWAYS_INLINE NegExpResult<V> NegExpOfClamped(V vc) {
 template <typename Acc, typename V = typename LaneVec<Acc>::type>
 TLA_ALWAYS_INLINE NegExpResult<V> NegExp(V v) {
   using K = ExpConstants<Acc>;
-  return NegExpOfClamped<Acc>(v < K::kClampArg ? V{} + K::kClampArg : v);  // NaN: false
+  // A NaN compares false and goes through as NaN.
+  return NegExpOfClamped<Acc>(v < K::kClampArg ? V{} + K::kClampArg : v);
 }
 
 // NegExp of v = -|x| (its sign bit set) for callers whose results take a NaN x through
