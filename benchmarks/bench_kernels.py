@@ -27,7 +27,8 @@ SOURCES = [
     ROOT / "cc" / "kernels" / "pau_kernels_f32.cc",
     ROOT / "cc" / "kernels" / "pau_kernels_bf16.cc",
     ROOT / "cc" / "kernels" / "pwlu_kernels.cc",
-    ROOT / "cc" / "kernels" / "abu_kernels.cc",
+    ROOT / "cc" / "kernels" / "abu_kernels_f32.cc",
+    ROOT / "cc" / "kernels" / "abu_kernels_bf16.cc",
 ]
 
 

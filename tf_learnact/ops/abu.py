@@ -24,7 +24,7 @@ def _gelu_tanh(x, beta):
     return tf.where(tf.abs(x) > 10.0, tf.nn.relu(x), inner)
 
 
-# Stable forms, as in cc/kernels/abu_kernels.cc, from ops that TFLite and ONNX converters
+# Stable forms, as in cc/kernels/abu_kernels_impl.h, from ops that TFLite and ONNX converters
 # know (tf.nn.elu rather than expm1). beta is used by swish only.
 BASIS_FUNCTIONS = {
     "tanh": lambda x, beta: tf.tanh(x),

@@ -1,5 +1,5 @@
 // ABU forward/backward on CUDA: g(x) = sum_j w_j f_j(x), fused as on the CPU
-// (abu_kernels.cc): f_j and f_j' are computed on the fly and never stored, every basis
+// (abu_kernels_impl.h): f_j and f_j' are computed on the fly and never stored, every basis
 // function stays finite for large |x| (exp only of non-positive arguments), and the
 // functions that derive from exp(-|x|) share one exponential. Parameter gradients use
 // the shared deterministic reduction of cuda_common.cuh.

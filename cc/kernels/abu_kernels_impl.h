@@ -1,11 +1,17 @@
 // ABU forward/backward on the CPU, on the shared lane walk (lane_walker.h) with the
 // vectorised elementary functions of vec_math.h. Every basis function is written to
 // stay finite for large |x| (exp only of non-positive arguments, tanh saturating).
-#include "cc/kernels/abu_kernels.h"
+// Included once per dtype by abu_kernels_<dtype>.cc, so the (large) template
+// instantiations compile in parallel and the kernel harness builds only the dtypes it
+// times.
+#ifndef TF_LEARNACT_KERNELS_ABU_KERNELS_IMPL_H_
+#define TF_LEARNACT_KERNELS_ABU_KERNELS_IMPL_H_
 
 #include <algorithm>
 #include <iterator>
+#include <vector>
 
+#include "cc/kernels/abu_kernels.h"
 #include "cc/kernels/common/lane_walker.h"
 #include "cc/kernels/common/lanes.h"
 #include "cc/kernels/common/macros.h"
@@ -362,10 +368,7 @@ void AbuBackward(const Layout& layout, const std::vector<Basis>& basis, const T*
   template void AbuBackward<T>(const Layout&, const std::vector<Basis>&, const T*, const T*,      \
                                const AccOf<T>::type*, const AccOf<T>::type*, T*, AccOf<T>::type*, \
                                AccOf<T>::type*, const ParallelForBlocks&);
-TLA_INSTANTIATE_ABU(float)
-TLA_INSTANTIATE_ABU(double)
-TLA_INSTANTIATE_ABU(Half16)
-TLA_INSTANTIATE_ABU(BFloat16)
-#undef TLA_INSTANTIATE_ABU
 
 }  // namespace tf_learnact
+
+#endif  // TF_LEARNACT_KERNELS_ABU_KERNELS_IMPL_H_
