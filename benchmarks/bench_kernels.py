@@ -5,7 +5,7 @@ TensorFlow's dispatch and allocator would blur the figures.
 
     python benchmarks/bench_kernels.py [--elements 16777216] [--threads 2] [--repeats 9]
                                        [--dtype float32|bfloat16]
-                                       [--family all|pau|pwlu|abu] [--channels 64]
+                                       [--family all|pau|rpau|pwlu|abu] [--channels 64]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
-    parser.add_argument("--family", choices=["all", "pau", "pwlu", "abu"], default="all")
+    parser.add_argument("--family", choices=["all", "pau", "rpau", "pwlu", "abu"], default="all")
     parser.add_argument("--channels", type=int, default=64, help="per-channel cases, channels-last")
     parser.add_argument("--build-dir", type=pathlib.Path, default=ROOT / "build" / "kernel_harness")
     args = parser.parse_args()

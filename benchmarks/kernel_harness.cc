@@ -1,7 +1,8 @@
-// The CPU kernels without TensorFlow: forward and backward of PAU (5, 4), PWLU (16
-// intervals) and ABU (the paper's basis) in float32 or bfloat16 storage, per layer and
-// per channel (channels-last, C = 64 or as given), on std::threads, beside a plain float32 x * 2
-// copy loop whose bandwidth sets the floors (scaled to the storage type's bytes).
+// The CPU kernels without TensorFlow: forward and backward of PAU (5, 4), without and
+// with RPAU's noise (1%), PWLU (16 intervals) and ABU (the paper's basis) in float32 or
+// bfloat16 storage, per layer and per channel (channels-last, C = 64 or as given), on
+// std::threads, beside a plain float32 x * 2 copy loop whose bandwidth sets the floors
+// (scaled to the storage type's bytes).
 // Isolates kernel speed from TensorFlow's dispatch and allocator when profiling (perf,
 // callgrind); built and run by bench_kernels.py.
 #include <algorithm>
@@ -48,9 +49,9 @@ double MedianMs(F&& f, int repeats) {
   return ms[ms.size() / 2];
 }
 
-// Times the cases of `family` ("all", "pau", "pwlu" or "abu") with storage type T, the
-// per-channel ones over `channels` channels-last; x and dy are drawn in float32 and
-// rounded.
+// Times the cases of `family` ("all", "pau", "rpau", "pwlu" or "abu") with storage type
+// T, the per-channel ones over `channels` channels-last; x and dy are drawn in float32
+// and rounded.
 template <typename T>
 void RunCases(int64_t n, int threads, int repeats, const std::string& family, int64_t channels) {
   const auto runs = [&family](const char* name) { return family == "all" || family == name; };
@@ -114,23 +115,27 @@ void RunCases(int64_t n, int threads, int repeats, const std::string& family, in
   std::vector<float> weights(channels * 5, 0.2f), beta(channels, 1.f);
   std::vector<float> g_weights(weights.size()), g_beta(beta.size());
 
-  const tf_learnact::PauConfig pau;
-  for (bool per_channel : {false, true}) {
-    if (!runs("pau")) continue;
-    const int64_t dims[2] = {n / channels, channels};
-    const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
-    report(
-        "PAU", per_channel,
-        MedianMs(
-            [&] { PauForward(lay, pau, x.data(), pau_num.data(), pau_den.data(), y.data(), pf); },
-            repeats),
-        MedianMs(
-            [&] {
-              PauBackward(lay, pau, dy.data(), x.data(), pau_num.data(), pau_den.data(), dx.data(),
-                          g_num.data(), g_den.data(), pf);
-            },
-            repeats));
-  }
+  tf_learnact::PauConfig rpau;  // RPAU: PAU with 1% noise on each coefficient
+  rpau.noise = 0.01f;
+  rpau.seed = 7;
+  for (const char* name : {"pau", "rpau"})
+    for (bool per_channel : {false, true}) {
+      if (!runs(name)) continue;
+      const tf_learnact::PauConfig pau = name[0] == 'r' ? rpau : tf_learnact::PauConfig{};
+      const int64_t dims[2] = {n / channels, channels};
+      const Layout lay = tf_learnact::MakeLayout(dims, 2, per_channel ? 1 : -1);
+      report(
+          name[0] == 'r' ? "RPAU" : "PAU", per_channel,
+          MedianMs(
+              [&] { PauForward(lay, pau, x.data(), pau_num.data(), pau_den.data(), y.data(), pf); },
+              repeats),
+          MedianMs(
+              [&] {
+                PauBackward(lay, pau, dy.data(), x.data(), pau_num.data(), pau_den.data(),
+                            dx.data(), g_num.data(), g_den.data(), pf);
+              },
+              repeats));
+    }
   for (bool per_channel : {false, true}) {
     if (!runs("pwlu")) continue;
     const int64_t dims[2] = {n / channels, channels};
@@ -180,8 +185,9 @@ int main(int argc, char** argv) {
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 9;
   const std::string dtype = argc > 4 ? argv[4] : "float32";
   const std::string family = argc > 5 ? argv[5] : "all";
-  if (family != "all" && family != "pau" && family != "pwlu" && family != "abu") {
-    std::fprintf(stderr, "family must be all, pau, pwlu or abu, got %s\n", family.c_str());
+  if (family != "all" && family != "pau" && family != "rpau" && family != "pwlu" &&
+      family != "abu") {
+    std::fprintf(stderr, "family must be all, pau, rpau, pwlu or abu, got %s\n", family.c_str());
     return 2;
   }
   if (dtype == "float32") {

@@ -29,6 +29,20 @@ def test_noise_matches_the_tensorflow_twin_bit_for_bit(seed):
     np.testing.assert_array_equal(got, want)
 
 
+def test_noise_is_uniform_symmetric_and_pairs_independent():
+    # Coefficients 2i and 2i + 1 share one hash (16 bits each): every value an odd
+    # multiple of 2^-16 in (-1, 1), mean 0, variance 1/3, the pair uncorrelated.
+    u = numpy_reference.noise_uniform(5, 200_000, 10).astype(np.float64)
+    assert np.all(np.abs(u) < 1)
+    np.testing.assert_array_equal(np.mod(u * 2**16, 2), 1.0)
+    assert np.all(np.abs(u.mean(0)) < 0.01), u.mean(0)
+    np.testing.assert_allclose(u.var(0), 1 / 3, rtol=0.02)
+    corr = np.corrcoef(u.T)
+    assert np.max(np.abs(corr - np.eye(10))) < 0.01, corr
+    assert min(len(np.unique(u[:, j])) for j in range(10)) > 50_000
+    assert u.min() < -0.9999 and u.max() > 0.9999
+
+
 @requires_ops
 @pytest.mark.parametrize("version", numpy_reference.PAU_VERSIONS)
 @pytest.mark.parametrize("axis", [None, -1, 1], ids=["layer", "chan_last", "chan_first"])

@@ -323,6 +323,27 @@ def test_rpau_noise_matches_twin(version, shape, axis, per_channel, dtype):
         assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(as_float64(r)))) + 1)
 
 
+@pytest.mark.parametrize(
+    "shape,axis",
+    [((3, 133), None), ((6, 45), -1), ((2, 3, 70), 1)],
+    ids=["layer", "chan_last", "chan_first"],
+)
+def test_rpau_noise_matches_twin_over_groups_of_chunks(shape, axis, dtype):
+    # Noisy coefficients are drawn four chunks (32 elements) at a time along runs and
+    # rows: these layouts hold whole groups, single chunks and tails (the ones above are
+    # too short for a group in rows and channel-first runs).
+    per_channel = axis is not None
+    x, num, den = make_case(9, shape, axis if per_channel else -1, per_channel, (5, 4), "B", dtype)
+    kwargs = dict(axis=-1 if axis is None else axis, noise=0.2, seed=-77)
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (7, 8), -1, 1), dtype)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, **kwargs)
+    twin = grads(lambda *a, **k: pau(*a, implementation="composite", **k), x, num, den, dy, **kwargs)
+    assert_close(op[0], twin[0], TWIN_RTOL[dtype], err_msg="noisy y")
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    for g, r in zip(op[1:], twin[1:], strict=True):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(as_float64(r)))) + 1)
+
+
 def test_rpau_seed_reproducible_and_noise_bounded():
     x = tf.constant(np.linspace(-3, 3, 4001), tf.float64)
     num, den = (tf.constant(v) for v in initial_coefficients("leaky_relu", (5, 4), "B"))

@@ -76,8 +76,10 @@ def test_kernel_benchmark_builds_and_times_every_case(tmp_path):
         check=True,
     ).stdout
     for text in (out, out_bf16):
-        cases = [line.split() for line in text.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
-        assert [c[0] for c in cases] == ["PAU", "PAU", "PWLU", "PWLU", "ABU", "ABU"]
+        cases = [
+            line.split() for line in text.splitlines() if line.startswith(("PAU ", "RPAU ", "PWLU ", "ABU "))
+        ]
+        assert [c[0] for c in cases] == ["PAU", "PAU", "RPAU", "RPAU", "PWLU", "PWLU", "ABU", "ABU"]
         assert all(float(value) > 0 for c in cases for value in c[-4:])
     assert "of 2 bytes" in out_bf16
     # One family alone over 300 channels, and a family name that does not exist.
@@ -87,7 +89,11 @@ def test_kernel_benchmark_builds_and_times_every_case(tmp_path):
         text=True,
         check=True,
     ).stdout
-    cases = [line.split()[:2] for line in out_pwlu.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
+    cases = [
+        line.split()[:2]
+        for line in out_pwlu.splitlines()
+        if line.startswith(("PAU ", "RPAU ", "PWLU ", "ABU "))
+    ]
     assert cases == [["PWLU", "per-layer"], ["PWLU", "per-channel"]]
     assert "(C=300)" in out_pwlu and out_pwlu.startswith("9000 elements")
     bad = subprocess.run(

@@ -62,7 +62,7 @@ def _hash32(v: np.ndarray) -> np.ndarray:
 
 
 def noise_uniform(seed: int, num_elements: int, num_coefs: int) -> np.ndarray:
-    """[num_elements, num_coefs] float32: the counter-based RPAU noise in [-1, 1)
+    """[num_elements, num_coefs] float32: the counter-based RPAU noise in (-1, 1)
     (cc/kernels/common/counter_rng.h, bit for bit)."""
     with np.errstate(over="ignore"):
         s = np.uint64(np.int64(seed).astype(np.uint64))
@@ -72,9 +72,13 @@ def noise_uniform(seed: int, num_elements: int, num_coefs: int) -> np.ndarray:
         e = np.arange(num_elements, dtype=np.uint64)
         low, high = (e & np.uint64(0xFFFFFFFF)).astype(np.uint32), (e >> np.uint64(32)).astype(np.uint32)
         state = _hash32(low ^ key) ^ _hash32(high + key)
-        coefs = np.arange(num_coefs, dtype=np.uint32) * _GOLDEN
-        h = _hash32(state[:, None] + coefs[None, :])
-    return ((h >> np.uint32(8)).astype(np.int64) - (1 << 23)).astype(np.float32) * np.float32(1.0 / (1 << 23))
+        coefs = np.arange(num_coefs, dtype=np.uint32)
+        h = _hash32(state[:, None] + (coefs[None, :] >> np.uint32(1)) * _GOLDEN)
+        # Coefficients 2i and 2i + 1 share a hash: its low and high 16 bits, each as the
+        # high half of an int32 with the next bit set, times 2^-31.
+        high_half = np.where(coefs % 2 == 1, h & np.uint32(0xFFFF0000), h << np.uint32(16))
+        bits = (high_half | np.uint32(0x8000)).view(np.int32)
+    return bits.astype(np.float32) * np.float32(1.0 / (1 << 31))
 
 
 def pau_layer_numpy(x, numerator, denominator, dy=None, *, version="B", axis=None, noise=0.0, seed=0):

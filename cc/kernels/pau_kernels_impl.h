@@ -104,18 +104,45 @@ TLA_ALWAYS_INLINE void AddCoefGrads(V x, V ta, V tb, const Acc* fac, int m, int 
     accumulate(m + 1 + k - koff, tb * (Ver == PauVersion::kA ? AbsVec(pw[k]) : pw[k]));
 }
 
-// Noisy per-lane coefficients c * (1 + alpha * u) for the elements first..first+7.
-// base(j, l) gives the clean coefficient.
-template <typename Acc, typename Base>
+// Noisy per-lane coefficients c * (1 + alpha * u) of kU chunks of consecutive elements
+// from `first` (counter_rng.h's NoiseUniform, on 8 lanes at once), chunk u's coefficient
+// j at noisy[(u * kPauMaxCoefs + j) * kLanes + l] and its factor 1 + alpha * u at the same
+// place in fac. base(u, j) points at chunk u's clean coefficient j (kLanes of them).
+// Pair by pair across the chunks, so that the chunks' hash chains lie side by side.
+template <int kU, typename Acc, typename Base>
 TLA_ALWAYS_INLINE void DrawNoisyCoefs(uint32_t key, int64_t first, int num_coefs, float alpha,
                                       Base base, Acc* noisy, Acc* fac) {
-  uint32_t state[kLanes];
-  for (int l = 0; l < kLanes; ++l) state[l] = NoiseElement(key, first + l);
-  for (int j = 0; j < num_coefs; ++j) {
-    for (int l = 0; l < kLanes; ++l) {
-      const Acc f = Acc(1) + static_cast<Acc>(alpha * NoiseUniform(state[l], j));
-      fac[j * kLanes + l] = f;
-      noisy[j * kLanes + l] = base(j, l) * f;
+  typedef uint32_t U __attribute__((vector_size(kLanes * 4)));
+  typedef int32_t I __attribute__((vector_size(kLanes * 4)));
+  using F = LaneVec<float>::type;
+  using V = typename LaneVec<Acc>::type;
+  constexpr uint32_t kN = kU * kLanes;
+  const U lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  U state[kU];
+  const uint32_t first_low = static_cast<uint32_t>(first);
+  if (first_low <= ~uint32_t{0} - (kN - 1)) {  // the chunks share their high half
+    const uint32_t high = NoiseElementHigh(key, first);
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u)
+      state[u] = NoiseElementLow(key, lane + (first_low + u * kLanes)) ^ high;
+  } else {
+    for (int u = 0; u < kU; ++u)
+      for (int l = 0; l < kLanes; ++l) state[u][l] = NoiseElement(key, first + u * kLanes + l);
+  }
+  for (int j = 0; j < num_coefs; j += 2) {
+    U hash[kU];
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u) hash[u] = NoisePairHash(state[u], static_cast<uint32_t>(j >> 1));
+    for (int h = 0; h < 2 && j + h < num_coefs; ++h) {
+#pragma GCC unroll 8
+      for (int u = 0; u < kU; ++u) {
+        const U bits = NoiseBitsOfHash(hash[u], static_cast<uint32_t>(j + h));
+        const F uniform = __builtin_convertvector(__builtin_bit_cast(I, bits), F) * kNoiseBitsScale;
+        const V f = Acc(1) + __builtin_convertvector(alpha * uniform, V);
+        const int at = (u * kPauMaxCoefs + j + h) * kLanes;
+        StoreVec(fac + at, f);
+        StoreVec(noisy + at, LoadVec<V>(base(u, j + h)) * f);
+      }
     }
   }
 }
@@ -138,12 +165,18 @@ struct PauEvaluator {
   // of 4: 26.1, of 8: 30.4). In row mode, where the sums live in the block partials
   // anyway, groups were no faster (2) or slower (4: 28.6 -> 36 ms): one chunk there.
   static constexpr int kGradGroup = 2;
-  static constexpr int kChunks = kGrad && !kNoise ? kGradGroup : 1, kRowChunks = 1;
+  // Noisy coefficients are drawn for four chunks at a time, along a run and along a row,
+  // their hash chains side by side: with the pair hashes (counter_rng.h), 1M float32 on
+  // one core, per layer, forward 4.5-4.8 -> 2.4-3.0 ms, backward 5.8-6.2 -> 3.4-4.3 ms
+  // (two chunks 3.0 / 4.4 ms, eight as four); the hashes bound the noisy kernels.
+  static constexpr int kNoiseChunks = 4;
+  static constexpr int kChunks = kNoise ? kNoiseChunks : kGrad ? kGradGroup : 1;
+  static constexpr int kRowChunks = kNoise ? kNoiseChunks : 1;
   // In row mode the forward takes four rows at a time (see LaneWalker::StackedRows):
   // 16M float32 per channel on 2 threads 3.73 -> 3.15 ms (bench_kernels, five
   // alternating runs), 1M on one core 0.46 -> 0.29 ms. The backward measured the same
   // with two rows as with one (11.1-11.4 ms) and slower with four (14.1): one. Noisy
-  // coefficients are drawn one chunk at a time: one.
+  // coefficients go kNoiseChunks along the row instead: one.
   static constexpr int kRowStack = kGrad || kNoise ? 1 : 4;
   // Noise is drawn per element index, so a noisy lane must hold the element it names.
   static constexpr bool kLanesAnyOrder = !kNoise;
@@ -169,13 +202,20 @@ struct PauEvaluator {
     constexpr int kKoff = Ver == PauVersion::kC ? 0 : 1;
     V ta[kU], tb[kU];
     if constexpr (kNoise) {
-      static_assert(kU == 1, "noisy coefficients are drawn one chunk at a time");
-      Acc noisy[kMaxCoefs * kLanes], fac[kMaxCoefs * kLanes];
-      DrawNoisyCoefs(
-          key, first, m + 1 + n + 1 - kKoff, noise, [&](int j, int l) { return cf[j * cjs + l]; },
-          noisy, fac);
-      out[0] = EvalLanes<Acc, Ver, kGrad>(x[0], dy[0], noisy, kLanes, m, n, kKoff, ta, tb);
-      if (kGrad) AddCoefGrads<Acc, Ver, true>(x[0], ta[0], tb[0], fac, m, n, kKoff, g, gjs);
+      // Chunk u holds elements first + u * kLanes ...: kRowStack is 1 (no stacked rows).
+      alignas(sizeof(V)) Acc noisy[kU * kMaxCoefs * kLanes], fac[kU * kMaxCoefs * kLanes];
+      DrawNoisyCoefs<kU>(
+          key, first, m + 1 + n + 1 - kKoff, noise,
+          [&](int u, int j) { return cf + u * step + j * cjs; }, noisy, fac);
+#pragma GCC unroll 8
+      for (int u = 0; u < kU; ++u)
+        out[u] = EvalLanes<Acc, Ver, kGrad>(x[u], dy[u], noisy + u * kMaxCoefs * kLanes, kLanes, m,
+                                            n, kKoff, ta + u, tb + u);
+      if (kGrad)
+#pragma GCC unroll 8
+        for (int u = 0; u < kU; ++u)
+          AddCoefGrads<Acc, Ver, true>(x[u], ta[u], tb[u], fac + u * kMaxCoefs * kLanes, m, n,
+                                       kKoff, g + u * step, gjs);
     } else {
       for (int u = 0; u < kU; ++u)
         out[u] = EvalLanes<Acc, Ver, kGrad>(x[u], dy[u], cf + u * step, cjs, m, n, kKoff, ta + u,

@@ -50,9 +50,14 @@ def noise_element(key: tf.Tensor, element: tf.Tensor) -> tf.Tensor:
 
 
 def noise_uniform(state: tf.Tensor, coef: int) -> tf.Tensor:
-    """Uniform float32 in [-1, 1) with 24 random bits."""
-    h = hash32(_low32(state + coef * _GOLDEN))
-    return tf.cast(tf.bitwise.right_shift(h, 8) - (1 << 23), tf.float32) * (1.0 / (1 << 23))
+    """Uniform float32 in (-1, 1) with 16 random bits: coefficients 2i and 2i + 1 take the
+    low and the high 16 bits of one hash, each as the high half of an int32 with the next
+    bit set, times 2^-31 (symmetric about 0)."""
+    h = hash32(_low32(state + (coef >> 1) * _GOLDEN))
+    high_half = tf.bitwise.bitwise_and(h, 0xFFFF0000) if coef & 1 else _low32(tf.bitwise.left_shift(h, 16))
+    bits = tf.bitwise.bitwise_or(high_half, 0x8000)
+    signed = tf.where(bits >= (1 << 31), bits - (1 << 32), bits)
+    return tf.cast(signed, tf.float32) * (1.0 / (1 << 31))
 
 
 def element_states(seed: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:

@@ -25,7 +25,7 @@
 // chunk is one long dependency chain can interleave independent ones (ABU) or split a
 // group's work into passes (PAU backward), and single chunks (kU = 1) at the ends. x[u]
 // holds elements first + u * kLanes ... along a run or a row, first + u * C ... stacked;
-// evaluators that use `first` (noisy PAU) take one chunk at a time. With
+// evaluators that use `first` (noisy PAU) take no stacks (kRowStack 1). With
 // E::kLanesAnyOrder (the result of an element depends on its value and its channel's
 // coefficients only) bfloat16 chunks come in pairs, chunk 2p holding the pair's even
 // elements and 2p + 1 its odd ones: along a run in groups of at least two, and with
