@@ -58,7 +58,7 @@ class AbuOp : public OpKernel {
     Layout layout;
     OP_REQUIRES_OK(ctx, CheckAbuTensors(x, w, beta, basis_.size(), axis_, &layout));
     Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &y));
+    OP_REQUIRES_OK(ctx, AllocateElementwiseOutput<Device>(ctx, {0}, 0, x.shape(), &y));
     OP_REQUIRES_OK(ctx, Device::template Forward<TfT>(ctx, layout, basis_, x, w, beta, y));
   }
 
@@ -79,7 +79,7 @@ class AbuGradOp : public OpKernel {
     Layout layout;
     OP_REQUIRES_OK(ctx, CheckAbuTensors(x, w, beta, basis_.size(), axis_, &layout));
     Tensor *dx = nullptr, *dw = nullptr, *dbeta = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &dx));
+    OP_REQUIRES_OK(ctx, AllocateElementwiseOutput<Device>(ctx, {0, 1}, 0, x.shape(), &dx));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, w.shape(), &dw));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, beta.shape(), &dbeta));
     OP_REQUIRES_OK(

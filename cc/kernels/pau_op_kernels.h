@@ -90,7 +90,7 @@ class PauOp : public OpKernel {
     Layout layout;
     OP_REQUIRES_OK(ctx, CheckPauTensors(x, num, den, ctx->input(3), axis_, &cfg, &layout));
     Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &y));
+    OP_REQUIRES_OK(ctx, AllocateElementwiseOutput<Device>(ctx, {0}, 0, x.shape(), &y));
     OP_REQUIRES_OK(ctx, Device::template Forward<TfT>(ctx, layout, cfg, x, num, den, y));
   }
 
@@ -116,7 +116,7 @@ class PauGradOp : public OpKernel {
     Layout layout;
     OP_REQUIRES_OK(ctx, CheckPauTensors(x, num, den, ctx->input(4), axis_, &cfg, &layout));
     Tensor *dx = nullptr, *dnum = nullptr, *dden = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &dx));
+    OP_REQUIRES_OK(ctx, AllocateElementwiseOutput<Device>(ctx, {0, 1}, 0, x.shape(), &dx));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, num.shape(), &dnum));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, den.shape(), &dden));
     OP_REQUIRES_OK(

@@ -73,7 +73,7 @@ class PwluOp : public OpKernel {
     OP_REQUIRES_OK(ctx,
                    CheckPwluTensors(x, left, right, slopes, offsets, axis_, &intervals, &layout));
     Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &y));
+    OP_REQUIRES_OK(ctx, AllocateElementwiseOutput<Device>(ctx, {0}, 0, x.shape(), &y));
     OP_REQUIRES_OK(ctx, Device::template Forward<TfT>(ctx, layout, intervals, x, left, right,
                                                       slopes, offsets, y));
   }
@@ -97,7 +97,7 @@ class PwluGradOp : public OpKernel {
     OP_REQUIRES_OK(ctx,
                    CheckPwluTensors(x, left, right, slopes, offsets, axis_, &intervals, &layout));
     Tensor *dx = nullptr, *ds = nullptr, *dof = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &dx));
+    OP_REQUIRES_OK(ctx, AllocateElementwiseOutput<Device>(ctx, {0, 1}, 0, x.shape(), &dx));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, slopes.shape(), &ds));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, offsets.shape(), &dof));
     OP_REQUIRES_OK(ctx, Device::template Backward<TfT>(ctx, layout, intervals, dy, x, left, right,

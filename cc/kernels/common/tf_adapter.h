@@ -85,6 +85,22 @@ inline absl::Status CheckGradientShape(const tensorflow::Tensor& dy, const tenso
       "dy must have the shape of x: ", dy.shape().DebugString(), " vs ", x.shape().DebugString()));
 }
 
+// Allocates output `index` with x's shape, over the buffer of the first of `inputs`
+// that TensorFlow may hand over (no other op still reads it: an activation's input at
+// inference, the incoming gradient or x in the backward), where the device's kernels
+// allow it (Device::kWritesInPlace: each element is read before its result is written),
+// else in a new buffer. Saves the output's memory and, on the CPU, its write-allocate
+// reads, as TensorFlow's own element-wise ops do.
+template <typename Device>
+absl::Status AllocateElementwiseOutput(tensorflow::OpKernelContext* ctx,
+                                       std::initializer_list<int> inputs, int index,
+                                       const tensorflow::TensorShape& shape,
+                                       tensorflow::Tensor** out) {
+  if constexpr (Device::kWritesInPlace)
+    return ctx->forward_input_or_allocate_output(inputs, index, shape, out);
+  return ctx->allocate_output(index, shape, out);
+}
+
 // The op's CPU thread pool over block ranges of about num_blocks / (kTasksPerThread *
 // threads) blocks: contiguous ranges keep each thread's stream going across block edges
 // and schedule fewer closures (one block per task, 1024 tasks at 16M elements, was 1-3.5%

@@ -29,6 +29,10 @@ constexpr cuda::DType kDTypeOf<Eigen::bfloat16> = cuda::DType::kBFloat16;
 template <>
 constexpr cuda::DType kDTypeOf<double> = cuda::DType::kDouble;
 
+// The CUDA kernels take inputs and outputs as __restrict__ pointers (x through the
+// read-only cache): outputs get buffers of their own (see AllocateElementwiseOutput).
+constexpr bool kCudaWritesInPlace = false;
+
 // The op's CUDA stream (as the launchers take it) and its device's SM count.
 struct GpuStream {
   void* stream = nullptr;
@@ -67,6 +71,7 @@ const void* In(const Tensor& t) { return t.tensor_data().data(); }
 void* Out(Tensor* t) { return const_cast<char*>(t->tensor_data().data()); }
 
 struct PauGpu {
+  static constexpr bool kWritesInPlace = kCudaWritesInPlace;
   template <typename TfT>
   static absl::Status Forward(OpKernelContext* ctx, const Layout& layout, const PauConfig& cfg,
                               const Tensor& x, const Tensor& num, const Tensor& den, Tensor* y) {
@@ -98,6 +103,7 @@ struct PauGpu {
 // The bounds stay in device memory (reading them here would cost a device-to-host copy
 // per call): the kernels give NaN for a channel whose bounds are invalid.
 struct PwluGpu {
+  static constexpr bool kWritesInPlace = kCudaWritesInPlace;
   template <typename TfT>
   static absl::Status Forward(OpKernelContext* ctx, const Layout& layout, int intervals,
                               const Tensor& x, const Tensor& left, const Tensor& right,
@@ -137,6 +143,7 @@ struct PwluGpu {
 };
 
 struct AbuGpu {
+  static constexpr bool kWritesInPlace = kCudaWritesInPlace;
   template <typename TfT>
   static absl::Status Forward(OpKernelContext* ctx, const Layout& layout,
                               const std::vector<Basis>& basis, const Tensor& x, const Tensor& w,
