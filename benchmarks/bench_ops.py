@@ -5,7 +5,7 @@ targets (forward <= 0.9x XLA and <= 1.3x the copy; forward+backward <= 0.2x XLA 
 <= 1.3x the floor of 20 bytes/element at float32, 10 at bfloat16). Each case's functions
 and the copy are timed round-robin, so a case's ratios hold under one machine load.
 
-    python benchmarks/bench_ops.py [--family pau|pwlu|abu|all] [--dtypes float32,bfloat16]
+    python benchmarks/bench_ops.py [--family pau|rpau|pwlu|abu|all] [--dtypes float32,bfloat16]
                                    [--elements 16777216] [--repeats 9]
 
 The allocator is set to BFC (TF_CPU_ALLOCATOR_USE_BFC=true) unless the environment says
@@ -42,6 +42,12 @@ def pau_case(channels):
     return params, lambda x, p, impl: tf_learnact.pau(x, *p, implementation=impl)
 
 
+def rpau_case(channels):
+    """RPAU: the PAU above with the layer's default 1 % coefficient noise (training)."""
+    params, _ = pau_case(channels)
+    return params, lambda x, p, impl: tf_learnact.pau(x, *p, noise=0.01, seed=7, implementation=impl)
+
+
 def pwlu_case(channels):
     """PWLU with 16 intervals on [-3, 3], ReLU init."""
     init = initial_parameters("relu", 16, (-3.0, 3.0))
@@ -61,7 +67,7 @@ def abu_case(channels):
     return params, lambda x, p, impl: tf_learnact.abu(x, *p, basis=basis, implementation=impl)
 
 
-FAMILIES = {"pau": pau_case, "pwlu": pwlu_case, "abu": abu_case}
+FAMILIES = {"pau": pau_case, "rpau": rpau_case, "pwlu": pwlu_case, "abu": abu_case}
 
 
 def first_element(t: tf.Tensor):
