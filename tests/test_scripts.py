@@ -47,8 +47,8 @@ def test_op_benchmark_prints_every_case():
     out = run_script(
         "benchmarks/bench_ops.py", "--elements", "16384", "--repeats", "1", "--dtypes", "float32"
     )
-    cases = [line for line in out.splitlines() if line.startswith(("PAU ", "PWLU ", "ABU "))]
-    assert len(cases) == 3 * 2 * 2  # families x layouts x passes
+    cases = [line for line in out.splitlines() if line.startswith(("PAU ", "RPAU ", "PWLU ", "ABU "))]
+    assert len(cases) == 4 * 2 * 2  # families x layouts x passes
     assert all(line.split()[-1] in ("met", "MISSED") for line in cases)
 
 
