@@ -8,9 +8,7 @@ namespace tf_learnact {
 namespace {
 
 struct AbuCpu {
-  // Every CPU walk reads an element (x, and dy) before it writes that element's result,
-  // so an output may take over an input's buffer (AllocateElementwiseOutput).
-  static constexpr bool kWritesInPlace = true;
+  static constexpr bool kWritesInPlace = kCpuWritesInPlace;
   template <typename TfT>
   static absl::Status Forward(OpKernelContext* ctx, const Layout& layout,
                               const std::vector<Basis>& basis, const Tensor& x, const Tensor& w,

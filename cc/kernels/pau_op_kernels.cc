@@ -8,9 +8,7 @@ namespace tf_learnact {
 namespace {
 
 struct PauCpu {
-  // Every CPU walk reads an element (x, and dy) before it writes that element's result,
-  // so an output may take over an input's buffer (AllocateElementwiseOutput).
-  static constexpr bool kWritesInPlace = true;
+  static constexpr bool kWritesInPlace = kCpuWritesInPlace;
   template <typename TfT>
   static absl::Status Forward(OpKernelContext* ctx, const Layout& layout, const PauConfig& cfg,
                               const Tensor& x, const Tensor& num, const Tensor& den, Tensor* y) {
