@@ -401,6 +401,34 @@ def test_empty_input():
     np.testing.assert_array_equal(dw.numpy(), np.zeros((3, 2)))
 
 
+@requires_ops
+@pytest.mark.parametrize("per_channel", [False, True], ids=["layer", "chan_last"])
+def test_paper_basis_chunk_groups_and_single_chunks_agree_bitwise(per_channel, dtype):
+    """Long inputs go through the kernels several chunks side by side (on AVX-512 CPUs the
+    paper basis's float forward joins chunk pairs into 16-float vectors); an input of one
+    chunk goes alone. Each element's y and dx come out the same bits either way. (The
+    general evaluator does not promise this: where several functions are summed, the
+    compiler's multiply-add contraction differs between the two forms by an ulp.)"""
+    rng = np.random.default_rng(7)
+    lanes, rows = 8, 64
+    x_np = rng.normal(scale=3.0, size=(rows, lanes))
+    x_np[0, :4] = [0.0, -0.0, 1e-30, -50.0]
+    x = tf.constant(x_np, dtype)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    shape = (lanes, len(PAPER)) if per_channel else (len(PAPER),)
+    w = tf.constant(rng.uniform(-0.5, 1.0, size=shape), pdt)
+    beta = tf.ones((lanes,) if per_channel else (), pdt)
+    dy = tf.constant(rng.normal(size=(rows, lanes)), dtype)
+    if not per_channel:  # one run of rows * lanes elements, against runs of one chunk
+        x, dy = tf.reshape(x, [-1]), tf.reshape(dy, [-1])
+    whole = [as_float64(t) for t in grads("op", x, w, beta, PAPER, -1, dy)[:2]]
+    for r in range(rows):
+        s = slice(r, r + 1) if per_channel else slice(r * lanes, (r + 1) * lanes)
+        y, dx = grads("op", x[s], w, beta, PAPER, -1, dy[s])[:2]
+        np.testing.assert_array_equal(as_float64(y), whole[0][s], err_msg=f"y, chunk {r}")
+        np.testing.assert_array_equal(as_float64(dx), whole[1][s], err_msg=f"dx, chunk {r}")
+
+
 @pytest.mark.parametrize("normalization", [None, "nrm", "abs", "pos", "soft"])
 def test_normalizations_match_numpy(normalization):
     w = np.array([[0.5, -0.2, 1.0], [2.0, 1.0, -4.0]])

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <type_traits>
 #include <vector>
 
 #include "cc/kernels/abu_kernels.h"
@@ -95,8 +96,12 @@ TLA_ALWAYS_INLINE BasisLanes<V> EvaluateLanes(Basis b, V x, V beta, const NegExp
 // jump per function and chunk) that the compiler schedules as one (1M float32
 // cache-resident, one core, per layer / per channel: forward 1.10 / 1.15 -> 0.95 / 0.98
 // ms, backward 1.55 / 1.70 -> 1.32 / 1.48 ms), since regrouped (PaperBasisForward).
-template <typename Acc, bool kGradT, bool kPaperBasisT>
+// kWideT (the paper basis's float forward, on CPUs with AVX-512): chunk pairs go through
+// the forward as 16-float vectors, half the instructions (see PaperBasisForward).
+template <typename Acc, bool kGradT, bool kPaperBasisT, bool kWideT = false>
 struct AbuEvaluator {
+  static_assert(!kWideT || (kPaperBasisT && !kGradT && std::is_same_v<Acc, float>),
+                "the wide form is the paper basis's float forward");
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
@@ -120,7 +125,7 @@ struct AbuEvaluator {
   // AVX-512 (32 registers, mask compares) where the CPU has it: cache-resident on one
   // Zen 4 core, 1M float32 per layer / per channel: forward 1.48 / 1.41 -> 1.09 / 1.17 ms,
   // backward 1.69 / 1.84 -> 1.58 / 1.77 ms.
-  static constexpr bool kAvx512Clone = true;
+  static constexpr Isa kIsa = kWideT ? Isa::kAvx512Only : Isa::kAvx2Avx512;
   // Non-temporal output stores measured slower (16M float32, 2 threads, forward
   // 9.0-9.7 -> 9.6-10.3 ms, backward 15.1-15.9 -> 16.7-17.1 ms): ABU is compute-bound.
   static constexpr bool kStreamOut = false;
@@ -143,19 +148,21 @@ struct AbuEvaluator {
   template <int kU>
   TLA_ALWAYS_INLINE void Eval(int64_t, const V* x, const V* dy, V* out, const Acc* cf, int64_t cjs,
                               Acc* g, int64_t gjs, int64_t step) const {
+    if constexpr (kPaperBasisT && !kGrad) {
+      if constexpr (kWideT && kU % 2 == 0)
+        PaperBasisForwardWide<kU>(x, out, cf, cjs, step);
+      else
+        PaperBasisForward<kU>(x, out, cf, cjs, step);
+      return;
+    }
     NegExpResult<V> ax[kU] = {};
     // Unrolled so that the arrays stay in registers (a loop kept them in memory and ran
     // 50% slower than one chunk at a time).
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u)
-      if constexpr (kPaperBasisT && !kGrad)  // x (w_4 s + L) takes a NaN x to the result
-        ax[u] = NegExpClampingNan<Acc>(NegAbsVec(x[u]));
-      else if (kPaperBasisT || needs_abs_exp)
-        ax[u] = NegExp<Acc>(NegAbsVec(x[u]));
-    if constexpr (kPaperBasisT && kGrad)
+      if (kPaperBasisT || needs_abs_exp) ax[u] = NegExp<Acc>(NegAbsVec(x[u]));
+    if constexpr (kPaperBasisT)
       PaperBasisBackward<kU>(x, dy, out, ax, cf, cjs, g, gjs, step);
-    else if constexpr (kPaperBasisT)
-      PaperBasisForward<kU>(x, out, ax, cf, cjs, step);
     else
       SumOfFunctions<kU>(x, dy, out, ax, cf, cjs, g, gjs, step);
   }
@@ -208,22 +215,60 @@ struct AbuEvaluator {
   // cost more than the regrouping saved (1M float32 per channel, forward 0.78 -> 0.82
   // ms).
   template <int kU>
-  TLA_ALWAYS_INLINE void PaperBasisForward(const V* x, V* out, const NegExpResult<V>* ax,
-                                           const Acc* cf, int64_t cjs, int64_t step) const {
-    const V zero = {};
+  TLA_ALWAYS_INLINE void PaperBasisForward(const V* x, V* out, const Acc* cf, int64_t cjs,
+                                           int64_t step) const {
+    NegExpResult<V> ax[kU];
+#pragma GCC unroll 8
+    for (int u = 0; u < kU; ++u)  // x (w_4 s + L) takes a NaN x to the result
+      ax[u] = NegExpClampingNan<Acc>(NegAbsVec(x[u]));
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u) {
       const Acc* c = cf + u * step;
-      const V w0 = LoadVec<V>(c), w1 = LoadVec<V>(c + cjs), w2 = LoadVec<V>(c + 2 * cjs),
-              w3 = LoadVec<V>(c + 3 * cjs), w4 = LoadVec<V>(c + 4 * cjs);
-      // x = +0 takes the x > 0 side here: both give 0 there (not so for the slopes).
-      const auto neg = SignBitSet(x[u]);
-      const V tanh = TanhFromNegExp(x[u], ax[u]).t;
-      const V sigmoid = SigmoidFromNegExp(x[u], ax[u].exp).f;
-      const V line = neg ? w3 : w1 + w2 + w3;
-      const V elu_rest = neg ? w1 * ax[u].expm1 : zero;
-      out[u] = w0 * tanh + (x[u] * (w4 * sigmoid + line) + elu_rest);
+      const V w[kPaperBasisSize] = {LoadVec<V>(c), LoadVec<V>(c + cjs), LoadVec<V>(c + 2 * cjs),
+                                    LoadVec<V>(c + 3 * cjs), LoadVec<V>(c + 4 * cjs)};
+      out[u] = PaperBasisValue(x[u], ax[u], w);
     }
+  }
+  // The same on chunk pairs joined into 16-float vectors, compiled for AVX-512 alone
+  // (Isa::kAvx512Only). Zen 4 issues a 16-float operation as one instruction for two
+  // 8-float halves, and this forward is bound by its instruction count and chains, not
+  // by the FP pipes: 1M float32 per layer on one core, 0.67 -> 0.60 ms; 16M on 2 threads
+  // 5.2-6.7 -> 4.9-5.5 ms (bench_kernels, alternating runs). The backward on pairs
+  // measured slower (1.12 -> 1.16 ms at 1M): it spills.
+  template <int kU>
+  TLA_ALWAYS_INLINE void PaperBasisForwardWide(const V* x, V* out, const Acc* cf, int64_t cjs,
+                                               int64_t step) const {
+    using W = typename WideVec<Acc>::type;
+    constexpr int kP = kU / 2;
+    W xw[kP];
+    NegExpResult<W> ax[kP];
+#pragma GCC unroll 8
+    for (int p = 0; p < kP; ++p) {
+      xw[p] = JoinLanes(x[2 * p], x[2 * p + 1]);
+      ax[p] = NegExpClampingNan<Acc>(NegAbsVec(xw[p]));
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < kP; ++p) {
+      const Acc* lo = cf + 2 * p * step;
+      const Acc* hi = lo + step;
+      W w[kPaperBasisSize];
+#pragma GCC unroll 8
+      for (int j = 0; j < kPaperBasisSize; ++j)
+        w[j] = JoinLanes(LoadVec<V>(lo + j * cjs), LoadVec<V>(hi + j * cjs));
+      SplitLanes(PaperBasisValue(xw[p], ax[p], w), &out[2 * p], &out[2 * p + 1]);
+    }
+  }
+  // g(x) of the regrouped paper basis on one vector of lanes (8 or 16), w its weights.
+  template <typename VT>
+  static TLA_ALWAYS_INLINE VT PaperBasisValue(VT x, const NegExpResult<VT>& ax,
+                                              const VT (&w)[kPaperBasisSize]) {
+    // x = +0 takes the x > 0 side here: both give 0 there (not so for the slopes).
+    const auto neg = SignBitSet(x);
+    const VT tanh = TanhFromNegExp(x, ax).t;
+    const VT sigmoid = SigmoidFromNegExp(x, ax.exp).f;
+    const VT line = neg ? w[3] : w[1] + w[2] + w[3];
+    const VT elu_rest = neg ? w[1] * ax.expm1 : VT{};
+    return w[0] * tanh + (x * (w[4] * sigmoid + line) + elu_rest);
   }
   template <int kU>
   TLA_ALWAYS_INLINE void PaperBasisBackward(const V* x, const V* dy, V* out,
@@ -293,11 +338,11 @@ bool UnitBeta(const CoefTable<Acc>& coefs) {
   return true;
 }
 
-template <typename Acc, bool kGrad, bool kPaperBasisT>
-AbuEvaluator<Acc, kGrad, kPaperBasisT> MakeEvaluator(const std::vector<Basis>& basis,
-                                                     bool unit_beta) {
+template <typename Acc, bool kGrad, bool kPaperBasisT, bool kWide = false>
+AbuEvaluator<Acc, kGrad, kPaperBasisT, kWide> MakeEvaluator(const std::vector<Basis>& basis,
+                                                            bool unit_beta) {
   const int m = static_cast<int>(basis.size());
-  AbuEvaluator<Acc, kGrad, kPaperBasisT> eval{m, {}, false, unit_beta};
+  AbuEvaluator<Acc, kGrad, kPaperBasisT, kWide> eval{m, {}, false, unit_beta};
   std::copy(basis.begin(), basis.end(), eval.basis);
   for (Basis b : basis) {
     const bool derived = b == Basis::kTanh || b == Basis::kElu || b == Basis::kSelu ||
@@ -309,7 +354,8 @@ AbuEvaluator<Acc, kGrad, kPaperBasisT> MakeEvaluator(const std::vector<Basis>& b
 }
 
 // Walks x (and dy) with the evaluator for this basis: the one compiled for the paper's
-// basis where it applies, the general one otherwise.
+// basis where it applies (its float forward on 16-float vectors where the CPU has
+// AVX-512), the general one otherwise.
 template <bool kGrad, typename T, typename Acc>
 void WalkAbu(const Layout& layout, const std::vector<Basis>& basis, const CoefTable<Acc>& coefs,
              const T* x, const T* dy, T* out, ParamGradPartials<Acc>* partials,
@@ -317,6 +363,13 @@ void WalkAbu(const Layout& layout, const std::vector<Basis>& basis, const CoefTa
   const bool unit_beta = UnitBeta(coefs);
   const bool paper = unit_beta && std::equal(basis.begin(), basis.end(), std::begin(kPaperBasis),
                                              std::end(kPaperBasis));
+  if constexpr (!kGrad && std::is_same_v<Acc, float> && TLA_HAVE_TARGET_AVX512) {
+    if (paper && CpuHasAvx512()) {
+      WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, kGrad, true, true>(basis, unit_beta), x, dy,
+                   out, partials, plan, parallel_for);
+      return;
+    }
+  }
   if (paper)
     WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, kGrad, true>(basis, unit_beta), x, dy, out,
                  partials, plan, parallel_for);

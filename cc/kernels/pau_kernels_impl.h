@@ -186,7 +186,7 @@ struct PauEvaluator {
   static constexpr bool kRowPairs = true;
   // An AVX-512 clone measured no faster on Zen 4 (backward 1.0-1.1 ms per 1M float32
   // either way, cache-resident).
-  static constexpr bool kAvx512Clone = false;
+  static constexpr Isa kIsa = Isa::kAvx2;
   // The forward writes large outputs past the caches (see kStreamOutBytes): 16M float32
   // on 2 threads, per layer / per channel, 3.5-4.1 -> 2.8-3.0 / 4.3-5.1 -> 3.7-4.3 ms
   // (bench_kernels, alternating runs). The backward showed no gain (10.1-10.5 ms either way).

@@ -95,7 +95,7 @@ struct PwluWalker {
   static constexpr bool kGrad = kGradT;
   // An AVX-512 clone measured slower on Zen 4 (backward 0.95 -> 1.2 ms per 1M float32,
   // cache-resident, one core).
-  static constexpr bool kAvx512Clone = false;
+  static constexpr Isa kIsa = Isa::kAvx2;
   // Non-temporal output stores (see lane_walker.h) measured slower per channel (16M
   // float32, 2 threads, forward 5.4-5.7 -> 6.3-7.1 ms) and no faster per layer.
   static constexpr bool kStreamOut = false;

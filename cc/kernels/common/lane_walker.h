@@ -13,8 +13,8 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad, kAvx512Clone, kStreamOut, kLanesAnyOrder,
-//   kRowPairs;
+//   using Acc; static constexpr bool kGrad, kStreamOut, kLanesAnyOrder, kRowPairs;
+//   static constexpr Isa kIsa;
 //   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
@@ -54,6 +54,13 @@
 #include "cc/kernels/common/param_grad.h"
 
 namespace tf_learnact {
+
+// The instruction sets a walker's block loop is compiled for (see WalkLaneBlock).
+enum class Isa {
+  kAvx2,        // AVX2+FMA and baseline x86-64 clones, picked at load time
+  kAvx2Avx512,  // those and an AVX-512 clone
+  kAvx512Only,  // AVX-512 alone (16-float vectors): the caller checks CpuHasAvx512() first
+};
 
 // Per-channel coefficients of one call in both walking layouts.
 template <typename Acc>
@@ -258,7 +265,7 @@ struct LaneWalker {
   static constexpr bool kGrad = E::kGrad;
   static constexpr int kMaxCoefs = E::kMaxCoefs;
   static constexpr int64_t kRowGroup = E::kRowChunks * kLanes;
-  static constexpr bool kAvx512Clone = E::kAvx512Clone;
+  static constexpr Isa kIsa = E::kIsa;
   static constexpr bool kStreamOut = E::kStreamOut;
 
   const Layout& layout;
@@ -447,8 +454,8 @@ TLA_ALWAYS_INLINE void WalkLaneBlockBody(const W& w, const BlockPlan& plan, int6
 }
 
 // The clone attribute compiles the block (and everything inlined into it) for AVX2+FMA
-// and for baseline x86-64, picked at load time; walkers with W::kAvx512Clone get an
-// AVX-512 clone too.
+// and for baseline x86-64, picked at load time; walkers with Isa::kAvx2Avx512 get an
+// AVX-512 clone too, and those with Isa::kAvx512Only are compiled for AVX-512 alone.
 template <typename W>
 TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t b,
                                      typename W::Acc* part) {
@@ -457,6 +464,11 @@ TLA_TARGET_CLONES void WalkLaneBlock(const W& w, const BlockPlan& plan, int64_t 
 template <typename W>
 TLA_TARGET_CLONES_AVX512 void WalkLaneBlockAvx512(const W& w, const BlockPlan& plan, int64_t b,
                                                   typename W::Acc* part) {
+  WalkLaneBlockBody(w, plan, b, part);
+}
+template <typename W>
+TLA_TARGET_AVX512 void WalkLaneBlockAvx512Only(const W& w, const BlockPlan& plan, int64_t b,
+                                               typename W::Acc* part) {
   WalkLaneBlockBody(w, plan, b, part);
 }
 
@@ -478,7 +490,9 @@ void WalkBlocks(const W& w, ParamGradPartials<typename W::Acc>* partials, const 
     if constexpr (W::kStreamOut) local.stream = stream;
     for (int64_t b = begin; b < end; ++b) {
       typename W::Acc* part = W::kGrad ? partials->block(b) : nullptr;
-      if constexpr (W::kAvx512Clone)
+      if constexpr (W::kIsa == Isa::kAvx512Only)
+        WalkLaneBlockAvx512Only(local, plan, b, part);
+      else if constexpr (W::kIsa == Isa::kAvx2Avx512)
         WalkLaneBlockAvx512(local, plan, b, part);
       else
         WalkLaneBlock(local, plan, b, part);
