@@ -96,16 +96,16 @@ TLA_ALWAYS_INLINE BasisLanes<V> EvaluateLanes(Basis b, V x, V beta, const NegExp
 // jump per function and chunk) that the compiler schedules as one (1M float32
 // cache-resident, one core, per layer / per channel: forward 1.10 / 1.15 -> 0.95 / 0.98
 // ms, backward 1.55 / 1.70 -> 1.32 / 1.48 ms), since regrouped (PaperBasisForward).
-// kWideT (the paper basis's float forward, on CPUs with AVX-512): chunk pairs go through
-// the forward as 16-float vectors, half the instructions (see PaperBasisForward).
+// kWideT (the paper basis on floats, on CPUs with AVX-512): chunk pairs go through as
+// 16-float vectors, half the instructions (see PaperBasisForwardWide).
 template <typename Acc, bool kGradT, bool kPaperBasisT, bool kWideT = false>
 struct AbuEvaluator {
-  static_assert(!kWideT || (kPaperBasisT && !kGradT && std::is_same_v<Acc, float>),
-                "the wide form is the paper basis's float forward");
+  static_assert(!kWideT || (kPaperBasisT && std::is_same_v<Acc, float>),
+                "the wide form is the paper basis's, on floats");
   using V = typename LaneVec<Acc>::type;
   static constexpr bool kGrad = kGradT;
   static constexpr int kMaxCoefs = kMaxBasis + 1;
-  static constexpr int kChunks = 4, kRowChunks = 2;
+  static constexpr int kChunks = kWideT && kGradT ? 8 : 4, kRowChunks = 2;
   // Two rows at a time in row mode (LaneWalker::StackedRows): 16M float32 per channel
   // on 2 threads, backward 14.8-14.9 -> 12.5-12.8 ms, forward 7.45-7.49 -> 7.29-7.39 ms
   // (bench_kernels, four alternating runs). Four for the paper basis's regrouped sums,
@@ -153,6 +153,10 @@ struct AbuEvaluator {
         PaperBasisForwardWide<kU>(x, out, cf, cjs, step);
       else
         PaperBasisForward<kU>(x, out, cf, cjs, step);
+      return;
+    }
+    if constexpr (kWideT && kU % 2 == 0) {
+      PaperBasisBackwardWide<kU>(x, dy, out, cf, cjs, g, gjs, step);
       return;
     }
     NegExpResult<V> ax[kU] = {};
@@ -232,9 +236,10 @@ struct AbuEvaluator {
   // The same on chunk pairs joined into 16-float vectors, compiled for AVX-512 alone
   // (Isa::kAvx512Only). Zen 4 issues a 16-float operation as one instruction for two
   // 8-float halves, and this forward is bound by its instruction count and chains, not
-  // by the FP pipes: 1M float32 per layer on one core, 0.67 -> 0.60 ms; 16M on 2 threads
-  // 5.2-6.7 -> 4.9-5.5 ms (bench_kernels, alternating runs). The backward on pairs
-  // measured slower (1.12 -> 1.16 ms at 1M): it spills.
+  // by the FP pipes: float32 per layer, 1M on one core 0.65-0.68 -> 0.59-0.62 ms, 16M on
+  // 2 threads 5.05-5.21 -> 4.49-4.78 ms (bench_kernels, alternating runs). Eight chunks
+  // of 8 floats gained less (0.61 ms at 1M), and eight on top of the pairs nothing. The
+  // backward on pairs measured slower (1.12 -> 1.16 ms at 1M).
   template <int kU>
   TLA_ALWAYS_INLINE void PaperBasisForwardWide(const V* x, V* out, const Acc* cf, int64_t cjs,
                                                int64_t step) const {
@@ -276,30 +281,16 @@ struct AbuEvaluator {
                                             Acc* g, int64_t gjs, int64_t step) const {
     // Every weight read before the first sum is stored (the sums may alias them, so
     // reads after a store are done again); stacked chunks share both (step 0).
-    V w[kPaperBasisSize][kU];
+    V w[kU][kPaperBasisSize];
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u)
 #pragma GCC unroll 8
-      for (int j = 0; j < kPaperBasisSize; ++j) w[j][u] = LoadVec<V>(cf + u * step + j * cjs);
-    const V zero = {};
+      for (int j = 0; j < kPaperBasisSize; ++j) w[u][j] = LoadVec<V>(cf + u * step + j * cjs);
     // dx formed after every sum: formed before them, the per-channel backward ran 3%
     // slower (1M float32 on one core).
     V slope[kU], term[kPaperBasisSize + 1][kU];
 #pragma GCC unroll 8
-    for (int u = 0; u < kU; ++u) {
-      const auto pos = x[u] > 0;
-      const TanhResult<V> tanh = TanhFromNegExp(x[u], ax[u]);
-      const ValueAndSlope<V> sigmoid = SigmoidFromNegExp(x[u], ax[u].exp);
-      const V dy_x = dy[u] * x[u], x_ds = x[u] * sigmoid.df;
-      const V line = pos ? w[1][u] + w[2][u] + w[3][u] : w[1][u] * ax[u].exp + w[3][u];
-      slope[u] = (line + w[4][u] * (sigmoid.f + x_ds)) + w[0][u] * tanh.dt;
-      term[0][u] = dy[u] * tanh.t;
-      term[1][u] = pos ? dy_x : dy[u] * ax[u].expm1;
-      term[2][u] = x[u] <= 0 ? zero : dy_x;  // relu(NaN) = NaN
-      term[3][u] = dy_x;
-      term[4][u] = dy_x * sigmoid.f;
-      term[5][u] = dy_x * (w[4][u] * x_ds);  // beta: dy w_4 x^2 s'
-    }
+    for (int u = 0; u < kU; ++u) PaperBasisGrad(x[u], dy[u], ax[u], w[u], &slope[u], term, u);
     if (step == 0) {  // chunks along a run or stacked share their sums: one store each
 #pragma GCC unroll 8
       for (int j = 0; j <= kPaperBasisSize; ++j) {
@@ -316,6 +307,77 @@ struct AbuEvaluator {
     }
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u) out[u] = dy[u] * slope[u];
+  }
+  // The same on chunk pairs joined into 16-float vectors (see PaperBasisForwardWide),
+  // eight chunks along a run (kChunks): float32 per layer, 16M on 2 threads 9.35-9.58 ->
+  // 7.29-7.79 ms, 1M on one core 1.00-1.02 -> 0.90-0.91 ms; per channel (four stacked
+  // rows) 10.20-10.92 -> 9.27-10.02 ms and 1.09-1.13 -> 1.08-1.09 ms (bench_kernels,
+  // alternating runs). Four chunks on pairs gained about half that, six less than eight,
+  // twelve no more; eight stacked rows ran faster at 1M but slower from memory (16M
+  // per channel 10.3-11.0 -> 12.8-17.2 ms).
+  template <int kU>
+  TLA_ALWAYS_INLINE void PaperBasisBackwardWide(const V* x, const V* dy, V* out, const Acc* cf,
+                                                int64_t cjs, Acc* g, int64_t gjs,
+                                                int64_t step) const {
+    using W = typename WideVec<Acc>::type;
+    constexpr int kP = kU / 2;
+    W xw[kP], dyw[kP], w[kP][kPaperBasisSize];
+    NegExpResult<W> ax[kP];
+#pragma GCC unroll 8
+    for (int p = 0; p < kP; ++p) {
+      xw[p] = JoinLanes(x[2 * p], x[2 * p + 1]);
+      dyw[p] = JoinLanes(dy[2 * p], dy[2 * p + 1]);
+      ax[p] = NegExp<Acc>(NegAbsVec(xw[p]));
+#pragma GCC unroll 8
+      for (int j = 0; j < kPaperBasisSize; ++j)
+        w[p][j] = JoinLanes(LoadVec<V>(cf + 2 * p * step + j * cjs),
+                            LoadVec<V>(cf + (2 * p + 1) * step + j * cjs));
+    }
+    W slope[kP], term[kPaperBasisSize + 1][kP];
+#pragma GCC unroll 8
+    for (int p = 0; p < kP; ++p) PaperBasisGrad(xw[p], dyw[p], ax[p], w[p], &slope[p], term, p);
+    V lo, hi;
+    if (step == 0) {
+#pragma GCC unroll 8
+      for (int j = 0; j <= kPaperBasisSize; ++j) {
+        W total = term[j][0];
+#pragma GCC unroll 8
+        for (int p = 1; p < kP; ++p) total += term[j][p];
+        SplitLanes(total, &lo, &hi);
+        Accumulate(g + j * gjs, lo + hi);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int p = 0; p < kP; ++p)
+#pragma GCC unroll 8
+        for (int j = 0; j <= kPaperBasisSize; ++j) {
+          SplitLanes(term[j][p], &lo, &hi);
+          Accumulate(g + 2 * p * step + j * gjs, lo);
+          Accumulate(g + (2 * p + 1) * step + j * gjs, hi);
+        }
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < kP; ++p) SplitLanes(dyw[p] * slope[p], &out[2 * p], &out[2 * p + 1]);
+  }
+  // g'(x) of the regrouped paper basis on one vector of lanes (8 or 16), into *slope, and
+  // the weights' and beta's gradient terms, into column `col` of term.
+  template <typename VT, int kCols>
+  static TLA_ALWAYS_INLINE void PaperBasisGrad(VT x, VT dy, const NegExpResult<VT>& ax,
+                                               const VT (&w)[kPaperBasisSize], VT* slope,
+                                               VT (&term)[kPaperBasisSize + 1][kCols], int col) {
+    const VT zero = {};
+    const auto pos = x > 0;
+    const TanhResult<VT> tanh = TanhFromNegExp(x, ax);
+    const ValueAndSlope<VT> sigmoid = SigmoidFromNegExp(x, ax.exp);
+    const VT dy_x = dy * x, x_ds = x * sigmoid.df;
+    const VT line = pos ? w[1] + w[2] + w[3] : w[1] * ax.exp + w[3];
+    *slope = (line + w[4] * (sigmoid.f + x_ds)) + w[0] * tanh.dt;
+    term[0][col] = dy * tanh.t;
+    term[1][col] = pos ? dy_x : dy * ax.expm1;
+    term[2][col] = x <= 0 ? zero : dy_x;  // relu(NaN) = NaN
+    term[3][col] = dy_x;
+    term[4][col] = dy_x * sigmoid.f;
+    term[5][col] = dy_x * (w[4] * x_ds);  // beta: dy w_4 x^2 s'
   }
 
   static TLA_ALWAYS_INLINE void Accumulate(Acc* g, V t) { StoreVec(g, LoadVec<V>(g) + t); }
@@ -354,7 +416,7 @@ AbuEvaluator<Acc, kGrad, kPaperBasisT, kWide> MakeEvaluator(const std::vector<Ba
 }
 
 // Walks x (and dy) with the evaluator for this basis: the one compiled for the paper's
-// basis where it applies (its float forward on 16-float vectors where the CPU has
+// basis where it applies (on 16-float vectors for float computation where the CPU has
 // AVX-512), the general one otherwise.
 template <bool kGrad, typename T, typename Acc>
 void WalkAbu(const Layout& layout, const std::vector<Basis>& basis, const CoefTable<Acc>& coefs,
@@ -363,7 +425,7 @@ void WalkAbu(const Layout& layout, const std::vector<Basis>& basis, const CoefTa
   const bool unit_beta = UnitBeta(coefs);
   const bool paper = unit_beta && std::equal(basis.begin(), basis.end(), std::begin(kPaperBasis),
                                              std::end(kPaperBasis));
-  if constexpr (!kGrad && std::is_same_v<Acc, float> && TLA_HAVE_TARGET_AVX512) {
+  if constexpr (std::is_same_v<Acc, float> && TLA_HAVE_TARGET_AVX512) {
     if (paper && CpuHasAvx512()) {
       WalkLanes<T>(layout, coefs, MakeEvaluator<Acc, kGrad, true, true>(basis, unit_beta), x, dy,
                    out, partials, plan, parallel_for);
