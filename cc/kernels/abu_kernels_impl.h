@@ -238,8 +238,8 @@ struct AbuEvaluator {
   // 8-float halves, and this forward is bound by its instruction count and chains, not
   // by the FP pipes: float32 per layer, 1M on one core 0.65-0.68 -> 0.59-0.62 ms, 16M on
   // 2 threads 5.05-5.21 -> 4.49-4.78 ms (bench_kernels, alternating runs). Eight chunks
-  // of 8 floats gained less (0.61 ms at 1M), and eight on top of the pairs nothing. The
-  // backward on pairs measured slower (1.12 -> 1.16 ms at 1M).
+  // of 8 floats gained less (0.61 ms at 1M), and eight chunks on pairs no more than four
+  // here (the backward takes eight: PaperBasisBackwardWide).
   template <int kU>
   TLA_ALWAYS_INLINE void PaperBasisForwardWide(const V* x, V* out, const Acc* cf, int64_t cjs,
                                                int64_t step) const {
