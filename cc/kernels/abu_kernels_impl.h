@@ -227,9 +227,8 @@ struct AbuEvaluator {
       ax[u] = NegExpClampingNan<Acc>(NegAbsVec(x[u]));
 #pragma GCC unroll 8
     for (int u = 0; u < kU; ++u) {
-      const Acc* c = cf + u * step;
-      const V w[kPaperBasisSize] = {LoadVec<V>(c), LoadVec<V>(c + cjs), LoadVec<V>(c + 2 * cjs),
-                                    LoadVec<V>(c + 3 * cjs), LoadVec<V>(c + 4 * cjs)};
+      V w[kPaperBasisSize];
+      PaperWeights(cf, cjs, step, u, w);
       out[u] = PaperBasisValue(x[u], ax[u], w);
     }
   }
@@ -254,13 +253,22 @@ struct AbuEvaluator {
     }
 #pragma GCC unroll 8
     for (int p = 0; p < kP; ++p) {
-      const Acc* lo = cf + 2 * p * step;
-      const Acc* hi = lo + step;
       W w[kPaperBasisSize];
-#pragma GCC unroll 8
-      for (int j = 0; j < kPaperBasisSize; ++j)
-        w[j] = JoinLanes(LoadVec<V>(lo + j * cjs), LoadVec<V>(hi + j * cjs));
+      PaperWeights(cf, cjs, step, 2 * p, w);
       SplitLanes(PaperBasisValue(xw[p], ax[p], w), &out[2 * p], &out[2 * p + 1]);
+    }
+  }
+  // The paper basis's weights of chunk u (8 lanes), or of chunks u and u + 1 joined (16).
+  template <typename VT>
+  static TLA_ALWAYS_INLINE void PaperWeights(const Acc* cf, int64_t cjs, int64_t step, int u,
+                                             VT (&w)[kPaperBasisSize]) {
+#pragma GCC unroll 8
+    for (int j = 0; j < kPaperBasisSize; ++j) {
+      const V lo = LoadVec<V>(cf + u * step + j * cjs);
+      if constexpr (sizeof(VT) == sizeof(V))
+        w[j] = lo;
+      else
+        w[j] = JoinLanes(lo, LoadVec<V>(cf + (u + 1) * step + j * cjs));
     }
   }
   // g(x) of the regrouped paper basis on one vector of lanes (8 or 16), w its weights.
@@ -283,9 +291,7 @@ struct AbuEvaluator {
     // reads after a store are done again); stacked chunks share both (step 0).
     V w[kU][kPaperBasisSize];
 #pragma GCC unroll 8
-    for (int u = 0; u < kU; ++u)
-#pragma GCC unroll 8
-      for (int j = 0; j < kPaperBasisSize; ++j) w[u][j] = LoadVec<V>(cf + u * step + j * cjs);
+    for (int u = 0; u < kU; ++u) PaperWeights(cf, cjs, step, u, w[u]);
     // dx formed after every sum: formed before them, the per-channel backward ran 3%
     // slower (1M float32 on one core).
     V slope[kU], term[kPaperBasisSize + 1][kU];
@@ -328,10 +334,7 @@ struct AbuEvaluator {
       xw[p] = JoinLanes(x[2 * p], x[2 * p + 1]);
       dyw[p] = JoinLanes(dy[2 * p], dy[2 * p + 1]);
       ax[p] = NegExp<Acc>(NegAbsVec(xw[p]));
-#pragma GCC unroll 8
-      for (int j = 0; j < kPaperBasisSize; ++j)
-        w[p][j] = JoinLanes(LoadVec<V>(cf + 2 * p * step + j * cjs),
-                            LoadVec<V>(cf + (2 * p + 1) * step + j * cjs));
+      PaperWeights(cf, cjs, step, 2 * p, w[p]);
     }
     W slope[kP], term[kPaperBasisSize + 1][kP];
 #pragma GCC unroll 8
