@@ -87,8 +87,11 @@ LAYOUTS = [
     ((2, 5, 3, 4), 1, True),
     ((3, 27), -1, True),
     ((2, 3, 37), 1, True),
+    # Rows stacked four at a time (9 rows: two stacks and a single row), 40 channels: two
+    # 16-channel column pairs (on AVX-512 CPUs the wide backward's), a column, no tail.
+    ((9, 40), -1, True),
 ]
-LAYOUT_IDS = ["layer", "chan_last", "chan_first", "chan_last_pairs", "chan_first_pairs"]
+LAYOUT_IDS = ["layer", "chan_last", "chan_first", "chan_last_pairs", "chan_first_pairs", "chan_last_stacks"]
 
 
 def test_numpy_oracle_covers_every_basis():
@@ -410,7 +413,9 @@ def test_paper_basis_chunk_groups_and_single_chunks_agree_bitwise(per_channel, d
     general evaluator does not promise this: where several functions are summed, the
     compiler's multiply-add contraction differs between the two forms by an ulp.)"""
     rng = np.random.default_rng(7)
-    lanes, rows = 8, 64
+    # Per channel, rows of 24 channels: in stacks of four rows, a 16-channel column pair
+    # and a single column; alone, a pair along the row and a single chunk.
+    lanes, rows = (24 if per_channel else 8), 64
     x_np = rng.normal(scale=3.0, size=(rows, lanes))
     x_np[0, :4] = [0.0, -0.0, 1e-30, -50.0]
     x = tf.constant(x_np, dtype)

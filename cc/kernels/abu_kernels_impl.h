@@ -122,6 +122,15 @@ struct AbuEvaluator {
   // threads, best of four alternating runs: forward 9.65 -> 9.12 ms, backward 13.42 ->
   // 14.10, where the stacked rows' shared sums pay more than the conversions cost).
   static constexpr bool kRowPairs = !kGrad;
+  // The wide form's stacks take two columns (LaneWalker::StackedRows): each stacked
+  // row's 16 channels are one 16-float vector (a pair), so a stack of four rows is four
+  // pairs sharing one 16-float load of each weight and, backward, one sum per weight,
+  // where stacks of one column joined two rows into a pair. 16M float32 on 2 threads,
+  // best of 5-6 alternating runs, forward / backward: 64 channels 4.74 / 10.47 -> 4.43 /
+  // 9.23 ms, 24: 4.93 / 12.13 -> 4.99 / 9.14, 16: 5.09 / 14.33 -> 4.82 / 9.48, 2048 (the
+  // forward only, see StackedRows) 5.82 -> 5.38; 1M on one core, 64 channels, best of
+  // twelve: 0.59 / 1.20 -> 0.54 / 0.95 ms (bench_kernels).
+  static constexpr bool kStackColumnPairs = kWideT;
   // AVX-512 (32 registers, mask compares) where the CPU has it: cache-resident on one
   // Zen 4 core, 1M float32 per layer / per channel: forward 1.48 / 1.41 -> 1.09 / 1.17 ms,
   // backward 1.69 / 1.84 -> 1.58 / 1.77 ms.
@@ -145,18 +154,19 @@ struct AbuEvaluator {
   // basis order's (forward 7.20 -> 6.38 ms, 16M on 2 threads): per layer, forward 0.78 ->
   // 0.75 ms (1M, one core), 6.23 -> 6.14 ms, backward 10.23 -> 9.92 ms (16M, 2 threads);
   // across a row three still gained nothing (1M, one core: 0.82 / 1.28 -> 0.82 / 1.27).
-  template <int kU>
+  template <int kU, bool kColumnPairs = false>
   TLA_ALWAYS_INLINE void Eval(int64_t, const V* x, const V* dy, V* out, const Acc* cf, int64_t cjs,
                               Acc* g, int64_t gjs, int64_t step) const {
+    static_assert(!kColumnPairs || kWideT, "column pairs: the wide form's");
     if constexpr (kPaperBasisT && !kGrad) {
       if constexpr (kWideT && kU % 2 == 0)
-        PaperBasisForwardWide<kU>(x, out, cf, cjs, step);
+        PaperBasisForwardWide<kU, kColumnPairs>(x, out, cf, cjs, step);
       else
         PaperBasisForward<kU>(x, out, cf, cjs, step);
       return;
     }
     if constexpr (kWideT && kU % 2 == 0) {
-      PaperBasisBackwardWide<kU>(x, dy, out, cf, cjs, g, gjs, step);
+      PaperBasisBackwardWide<kU, kColumnPairs>(x, dy, out, cf, cjs, g, gjs, step);
       return;
     }
     NegExpResult<V> ax[kU] = {};
@@ -239,7 +249,7 @@ struct AbuEvaluator {
   // 2 threads 5.05-5.21 -> 4.49-4.78 ms (bench_kernels, alternating runs). Eight chunks
   // of 8 floats gained less (0.61 ms at 1M), and eight chunks on pairs no more than four
   // here (the backward takes eight: PaperBasisBackwardWide).
-  template <int kU>
+  template <int kU, bool kColumnPairs = false>
   TLA_ALWAYS_INLINE void PaperBasisForwardWide(const V* x, V* out, const Acc* cf, int64_t cjs,
                                                int64_t step) const {
     using W = typename WideVec<Acc>::type;
@@ -254,16 +264,22 @@ struct AbuEvaluator {
 #pragma GCC unroll 8
     for (int p = 0; p < kP; ++p) {
       W w[kPaperBasisSize];
-      PaperWeights(cf, cjs, step, 2 * p, w);
+      PaperWeights<kColumnPairs>(cf, cjs, step, 2 * p, w);
       SplitLanes(PaperBasisValue(xw[p], ax[p], w), &out[2 * p], &out[2 * p + 1]);
     }
   }
-  // The paper basis's weights of chunk u (8 lanes), or of chunks u and u + 1 joined (16).
-  template <typename VT>
+  // The paper basis's weights of chunk u (8 lanes), or of chunks u and u + 1 joined (16),
+  // or with kColumnPairs those of 16 channels in a row (one 16-float load: joining two
+  // 8-float loads ran the per-channel backward 6% slower, 1M float32 on one core).
+  template <bool kColumnPairs = false, typename VT>
   static TLA_ALWAYS_INLINE void PaperWeights(const Acc* cf, int64_t cjs, int64_t step, int u,
                                              VT (&w)[kPaperBasisSize]) {
 #pragma GCC unroll 8
     for (int j = 0; j < kPaperBasisSize; ++j) {
+      if constexpr (kColumnPairs) {
+        w[j] = LoadVec<VT>(cf + j * cjs);
+        continue;
+      }
       const V lo = LoadVec<V>(cf + u * step + j * cjs);
       if constexpr (sizeof(VT) == sizeof(V))
         w[j] = lo;
@@ -321,7 +337,10 @@ struct AbuEvaluator {
   // alternating runs). Four chunks on pairs gained about half that, six less than eight,
   // twelve no more; eight stacked rows ran faster at 1M but slower from memory (16M
   // per channel 10.3-11.0 -> 12.8-17.2 ms).
-  template <int kU>
+  // With kColumnPairs every pair is 16 channels of one stacked row (see
+  // LaneWalker::StackedRows): one 16-float load per weight and one 16-float sum per
+  // term serve them all.
+  template <int kU, bool kColumnPairs = false>
   TLA_ALWAYS_INLINE void PaperBasisBackwardWide(const V* x, const V* dy, V* out, const Acc* cf,
                                                 int64_t cjs, Acc* g, int64_t gjs,
                                                 int64_t step) const {
@@ -334,20 +353,27 @@ struct AbuEvaluator {
       xw[p] = JoinLanes(x[2 * p], x[2 * p + 1]);
       dyw[p] = JoinLanes(dy[2 * p], dy[2 * p + 1]);
       ax[p] = NegExp<Acc>(NegAbsVec(xw[p]));
-      PaperWeights(cf, cjs, step, 2 * p, w[p]);
+      PaperWeights<kColumnPairs>(cf, cjs, step, 2 * p, w[p]);
     }
     W slope[kP], term[kPaperBasisSize + 1][kP];
 #pragma GCC unroll 8
     for (int p = 0; p < kP; ++p) PaperBasisGrad(xw[p], dyw[p], ax[p], w[p], &slope[p], term, p);
     V lo, hi;
-    if (step == 0) {
+    if (kColumnPairs || step == 0) {  // the pairs share their sums
 #pragma GCC unroll 8
       for (int j = 0; j <= kPaperBasisSize; ++j) {
         W total = term[j][0];
 #pragma GCC unroll 8
         for (int p = 1; p < kP; ++p) total += term[j][p];
         SplitLanes(total, &lo, &hi);
-        Accumulate(g + j * gjs, lo + hi);
+        // Two 8-float halves: a 16-float store and the next stack's load of it, 32 bytes
+        // off a line (24 channels), stalled the forwarding (1M, one core, 1.1 -> 1.8 ms).
+        if constexpr (kColumnPairs) {
+          Accumulate(g + j * gjs, lo);
+          Accumulate(g + j * gjs + kLanes, hi);
+        } else {
+          Accumulate(g + j * gjs, lo + hi);
+        }
       }
     } else {
 #pragma GCC unroll 8

@@ -184,6 +184,7 @@ struct PauEvaluator {
   // best of four alternating runs: backward 11.47 -> 10.34 ms, forward 3.81 -> 3.88, the
   // forward 1M on one core 0.48 -> 0.45 ms).
   static constexpr bool kRowPairs = true;
+  static constexpr bool kStackColumnPairs = false;
   // An AVX-512 clone measured no faster on Zen 4 (backward 1.0-1.1 ms per 1M float32
   // either way, cache-resident).
   static constexpr Isa kIsa = Isa::kAvx2;

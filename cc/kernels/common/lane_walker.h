@@ -13,8 +13,8 @@
 // known only at run time, has its own walker (pwlu_kernels.cc).
 //
 // An evaluator E provides
-//   using Acc; static constexpr bool kGrad, kStreamOut, kLanesAnyOrder, kRowPairs;
-//   static constexpr Isa kIsa;
+//   using Acc; static constexpr bool kGrad, kStreamOut, kLanesAnyOrder, kRowPairs,
+//   kStackColumnPairs; static constexpr Isa kIsa;
 //   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
@@ -33,7 +33,11 @@
 // paired channel order (PairedSlot), without row stacking. Coefficient j of
 // lane l of chunk u is cf[u * step + j * cjs + l]; with kGrad out[u] is dx and
 // d loss / d coef_j of that lane is added to g[u * step + j * gjs + l], otherwise out[u]
-// is y. Padded lanes see
+// is y. With E::kStackColumnPairs, stacks take two columns (2 kLanes channels) at a
+// time where the row has them, through Eval<2 kRowStack, true>: chunks 2p and 2p + 1 are
+// the two columns of stacked row p (x[2p] at first + p * C, x[2p + 1] at
+// first + p * C + kLanes), every p sharing the coefficients and sums of cf, g (column 0)
+// and cf + step, g + step (column 1), step = kLanes. Padded lanes see
 // x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of dy * something).
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
 #define TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
@@ -290,12 +294,18 @@ struct LaneWalker {
   // kPaired: chunks 2p and 2p + 1 (contiguous, stride kLanes) hold the even and odd
   // elements of their 2 kLanes (see HalfLanes::FromBFloat16Pair); in row mode step
   // kLanes then points each at its channels' paired slots.
-  template <int kU, bool kFull = true, bool kPaired = false>
+  // kColumnPairs: chunk u from element i + (u / 2) * stride + (u % 2) * kLanes (stacked
+  // rows of two columns, see StackedRows), handed to E::Eval<kU, true>.
+  template <int kU, bool kFull = true, bool kPaired = false, bool kColumnPairs = false>
   TLA_ALWAYS_INLINE void Chunks(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
                                 int64_t step, int64_t stride = kLanes) const {
     static_assert(kFull || kU == 1, "a partial chunk comes alone");
     static_assert(!kPaired || kPairs, "pairs are bfloat16 chunks of an any-order evaluator");
+    static_assert(!kColumnPairs || (!kPaired && kU % 2 == 0), "whole column pairs, unpaired");
     constexpr int kPairedU = kPaired ? kU / 2 * 2 : 0;
+    auto at = [&](int u) {
+      return kColumnPairs ? i + (u / 2) * stride + (u % 2) * kLanes : i + u * stride;
+    };
     Vec xv[kU], dyv[kU], ov[kU];
     if constexpr (kPaired) {
       for (int u = 0; u < kPairedU; u += 2) {
@@ -307,18 +317,21 @@ struct LaneWalker {
       }
     }
     for (int u = kPairedU; u < kU; ++u) {
-      xv[u] = LoadLanes<kFull>(x, i + u * stride, len);
-      dyv[u] = kGrad ? LoadLanes<kFull>(dy, i + u * stride, len) : Vec{};
+      xv[u] = LoadLanes<kFull>(x, at(u), len);
+      dyv[u] = kGrad ? LoadLanes<kFull>(dy, at(u), len) : Vec{};
     }
-    eval.template Eval<kU>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
+    if constexpr (kColumnPairs)
+      eval.template Eval<kU, true>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
+    else
+      eval.template Eval<kU>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
     if constexpr (kPaired)
       for (int u = 0; u < kPairedU; u += 2)
         HalfLanes::ToBFloat16Pair(out + i + u * kLanes, ov[u], ov[u + 1], kStreamOut && stream);
     for (int u = kPairedU; u < kU; ++u) {
       if constexpr (kFull)
-        StoreFullLanes(out, i + u * stride, ov[u], kStreamOut && stream);
+        StoreFullLanes(out, at(u), ov[u], kStreamOut && stream);
       else
-        StoreLanes<false>(out, i + u * stride, len, ov[u]);
+        StoreLanes<false>(out, at(u), len, ov[u]);
     }
   }
 
@@ -349,7 +362,8 @@ struct LaneWalker {
   // sums (step 0, as along a run): the coefficients are read once per stack and each
   // partial once per stack instead of once per row, and the stacked chunks are
   // independent chains side by side. The lines of the stacked rows fill together, so
-  // non-temporal stores still write whole lines.
+  // non-temporal stores still write whole lines. With E::kStackColumnPairs two columns
+  // go at a time (see Chunks), where they paid.
   TLA_ALWAYS_INLINE void StackedRows(int64_t base, Acc* part) const {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
@@ -359,15 +373,31 @@ struct LaneWalker {
     // prefetchers left waiting (ABU, 4 rows of 64 channels, 16M float32 on 2 threads:
     // 12.39 -> 10.33 ms); rows of 4 KiB or more ran slower with it (2048 channels:
     // 12.51 -> 15.15 ms).
-    const bool prefetch = kGrad && C * int64_t{sizeof(T)} <= 256;
+    const bool short_rows = C * int64_t{sizeof(T)} <= 256;
+    const bool prefetch = kGrad && short_rows;
     const int64_t ahead = E::kRowStack * C * int64_t{sizeof(T)};
-    for (; c0 + kLanes <= C; c0 += kLanes) {
-      if (prefetch) {
+    auto prefetch_stack = [&](int64_t c) {
+      if (prefetch)
         for (int s = 0; s < E::kRowStack; ++s) {
-          PrefetchAhead(x + base + s * C + c0, ahead);
-          PrefetchAhead(dy + base + s * C + c0, ahead);
+          PrefetchAhead(x + base + s * C + c, ahead);
+          PrefetchAhead(dy + base + s * C + c, ahead);
+        }
+    };
+    // Column pairs in the backward where rows are short: with rows of 4 KiB or more
+    // the backward ran slower from memory (ABU, 2048 channels, 16M float32 on 2 threads,
+    // 10.8-11.6 -> 11.6-13.8 ms) though faster in the caches (1M on one core, 1.13 ->
+    // 1.04 ms); the forward gained at every width.
+    if constexpr (E::kStackColumnPairs) {
+      if (!kGrad || short_rows) {
+        for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes) {
+          prefetch_stack(c0);
+          Chunks<2 * E::kRowStack, true, false, true>(base + c0, kLanes, by_coef + c0, S, part + c0,
+                                                      S, kLanes, C);
         }
       }
+    }
+    for (; c0 + kLanes <= C; c0 += kLanes) {
+      prefetch_stack(c0);
       Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, S, part + c0, S, 0, C);
     }
     if (c0 < C)
