@@ -339,7 +339,7 @@ struct AbuEvaluator {
   // per channel 10.3-11.0 -> 12.8-17.2 ms).
   // With kColumnPairs every pair is 16 channels of one stacked row (see
   // LaneWalker::StackedRows): one 16-float load per weight and one 16-float sum per
-  // term serve them all.
+  // term (added to the partials as two halves) serve them all.
   template <int kU, bool kColumnPairs = false>
   TLA_ALWAYS_INLINE void PaperBasisBackwardWide(const V* x, const V* dy, V* out, const Acc* cf,
                                                 int64_t cjs, Acc* g, int64_t gjs,
