@@ -276,15 +276,13 @@ struct AbuEvaluator {
                                              VT (&w)[kPaperBasisSize]) {
 #pragma GCC unroll 8
     for (int j = 0; j < kPaperBasisSize; ++j) {
-      if constexpr (kColumnPairs) {
+      if constexpr (kColumnPairs)
         w[j] = LoadVec<VT>(cf + j * cjs);
-        continue;
-      }
-      const V lo = LoadVec<V>(cf + u * step + j * cjs);
-      if constexpr (sizeof(VT) == sizeof(V))
-        w[j] = lo;
+      else if constexpr (sizeof(VT) == sizeof(V))
+        w[j] = LoadVec<V>(cf + u * step + j * cjs);
       else
-        w[j] = JoinLanes(lo, LoadVec<V>(cf + (u + 1) * step + j * cjs));
+        w[j] = JoinLanes(LoadVec<V>(cf + u * step + j * cjs),
+                         LoadVec<V>(cf + (u + 1) * step + j * cjs));
     }
   }
   // g(x) of the regrouped paper basis on one vector of lanes (8 or 16), w its weights.
