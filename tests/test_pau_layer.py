@@ -18,12 +18,6 @@ from tf_learnact.layers import pau as pau_layer_module
 IMPLEMENTATIONS = ["op", "composite"] if tf_learnact.ops_available() else ["composite"]
 
 
-@pytest.fixture
-def restore_policy():
-    yield
-    keras.mixed_precision.set_global_policy("float32")
-
-
 def test_weight_shapes_per_layer_and_per_channel():
     layer = tf_learnact.PAU()
     layer.build((None, 7))
@@ -36,15 +30,6 @@ def test_weight_shapes_per_layer_and_per_channel():
     assert tuple(layer.numerator.shape) == (3, 6)
     # Every channel row starts from the same init.
     np.testing.assert_array_equal(layer.numerator.numpy()[0], layer.numerator.numpy()[2])
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_keeps_float32_coefficients(policy, restore_policy):
-    keras.mixed_precision.set_global_policy(policy)
-    layer = tf_learnact.PAU(per_channel=True)
-    y = layer(tf.ones((2, 5)))
-    assert layer.numerator.dtype == "float32" and layer.denominator.dtype == "float32"
-    assert y.dtype == keras.mixed_precision.global_policy().compute_dtype
 
 
 def test_float64_layer_uses_float64_coefficients():
