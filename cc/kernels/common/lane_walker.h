@@ -424,12 +424,29 @@ struct LaneWalker {
   // Lanes across the channels of one row starting at element `base` (channels-last):
   // coefficients and gradient partials are read and accumulated as [coef][channel]
   // (coefficients coefs.stride apart).
+  // The float32 backward prefetches x and dy 1 KiB ahead into L1 at each group of
+  // kRowGroup channels. Unstacked rows (PAU's backward at every width, ABU's at 65-1023
+  // channels) left their loads waiting from memory, as stacked short rows did (16M on 2
+  // threads, backward before -> after, alternating runs: PAU 64 channels 11.2-11.4 ->
+  // 9.9-10.2 ms, 128: 12.2-12.3 -> 10.6-10.9, 256: 13.0-13.2 -> 10.3-11.4, 512: 14.8-15.3
+  // -> 12.9-13.1, 1000: 16.3-16.4 -> 14.1-15.0, 2048: 14.9-15.3 -> 13.7; ABU 128:
+  // 12.6-13.8 -> 11.1-11.3, 256: 13.4-13.5 -> 10.8-11.1, 512: 13.2 -> 11.3-11.9, 1000:
+  // 12.0-12.5 -> 11.3-11.6; RPAU, bound by its hashes, unchanged; 2 KiB ahead gained
+  // less at 128-512 channels; 1M on one core unchanged). Not bfloat16 (ABU, 256
+  // channels: 13.1 -> 13.5-13.7 ms).
+  static constexpr bool kPrefetchRows = kGrad && std::is_same_v<T, float>;
+  static constexpr int64_t kRowPrefetchBytes = 1024;
   TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
-    for (; c0 + kRowGroup <= C; c0 += kRowGroup)
+    for (; c0 + kRowGroup <= C; c0 += kRowGroup) {
+      if constexpr (kPrefetchRows) {
+        PrefetchAhead(x + base + c0, kRowPrefetchBytes);
+        PrefetchAhead(dy + base + c0, kRowPrefetchBytes);
+      }
       Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
+    }
     for (; c0 + kLanes <= C; c0 += kLanes)
       Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
     if (c0 < C) RowTail(base, c0, part);
