@@ -180,6 +180,10 @@ struct PauEvaluator {
   static constexpr int kRowStack = kGrad || kNoise ? 1 : 4;
   // Noise is drawn per element index, so a noisy lane must hold the element it names.
   static constexpr bool kLanesAnyOrder = !kNoise;
+  // The backward's unstacked rows prefetch their inputs (LaneWalker::Row), but not with
+  // noise, which the hashes bound: 16M float32 per channel through TensorFlow, 64
+  // channels, forward+backward 42.5-43.3 -> 49.5-49.6 ms with it (alternating runs).
+  static constexpr bool kPrefetchRows = !kNoise;
   // bfloat16 rows in chunk pairs, both passes (16M bfloat16 per channel on 2 threads,
   // best of four alternating runs: backward 11.47 -> 10.34 ms, forward 3.81 -> 3.88, the
   // forward 1M on one core 0.48 -> 0.45 ms).

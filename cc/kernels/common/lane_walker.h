@@ -14,7 +14,7 @@
 //
 // An evaluator E provides
 //   using Acc; static constexpr bool kGrad, kStreamOut, kLanesAnyOrder, kRowPairs,
-//   kStackColumnPairs; static constexpr Isa kIsa;
+//   kStackColumnPairs, kPrefetchRows; static constexpr Isa kIsa;
 //   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
@@ -431,10 +431,10 @@ struct LaneWalker {
   // 9.9-10.2 ms, 128: 12.2-12.3 -> 10.6-10.9, 256: 13.0-13.2 -> 10.3-11.4, 512: 14.8-15.3
   // -> 12.9-13.1, 1000: 16.3-16.4 -> 14.1-15.0, 2048: 14.9-15.3 -> 13.7; ABU 128:
   // 12.6-13.8 -> 11.1-11.3, 256: 13.4-13.5 -> 10.8-11.1, 512: 13.2 -> 11.3-11.9, 1000:
-  // 12.0-12.5 -> 11.3-11.6; RPAU, bound by its hashes, unchanged; 2 KiB ahead gained
-  // less at 128-512 channels; 1M on one core unchanged). Not bfloat16 (ABU, 256
-  // channels: 13.1 -> 13.5-13.7 ms).
-  static constexpr bool kPrefetchRows = kGrad && std::is_same_v<T, float>;
+  // 12.0-12.5 -> 11.3-11.6; 2 KiB ahead gained less at 128-512 channels; 1M on one core
+  // unchanged). Not bfloat16 (ABU, 256 channels: 13.1 -> 13.5-13.7 ms), nor where the
+  // evaluator declines (E::kPrefetchRows: RPAU).
+  static constexpr bool kPrefetchRows = kGrad && std::is_same_v<T, float> && E::kPrefetchRows;
   static constexpr int64_t kRowPrefetchBytes = 1024;
   TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
     const int64_t C = coefs.channels, S = coefs.stride;
