@@ -123,6 +123,39 @@ def test_rpau_noise_only_in_training(implementation):
     np.testing.assert_array_equal(twin(x, training=True), second)
 
 
+MIRRORED_RPAU_CODE = """
+import numpy as np, tensorflow as tf
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, tf_learnact
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+x = np.linspace(-2, 2, 64).astype("float32").reshape(8, 8)
+with strategy.scope():
+    rpau = tf_learnact.RPAU(noise=0.1, seed=5, implementation="{implementation}")
+    rpau.build(x.shape)
+clean = tf_learnact.PAU(implementation="{implementation}")(x).numpy()
+
+@tf.function
+def step():
+    return strategy.run(lambda: rpau(tf.constant(x), training=True))
+
+for _ in range(2):  # both steps: each replica's noise differs from the other's
+    outs = [o.numpy() for o in strategy.experimental_local_results(step())]
+    print(np.array_equal(outs[0], outs[1]), np.abs(outs[0] - clean).max() < 0.3,
+          np.abs(outs[1] - clean).max() < 0.3, not np.array_equal(outs[0], clean))
+print(int(rpau.noise_step.numpy()))
+"""
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_rpau_replicas_draw_their_own_noise(implementation):
+    # Under a distribution strategy every replica takes the same step, seed and element
+    # indices: without the replica in the seed, each would draw the same noise.
+    out = run_fresh_python(MIRRORED_RPAU_CODE.format(implementation=implementation))
+    lines = out.strip().splitlines()
+    assert lines[-3:] == ["False True True True", "False True True True", "2"], out
+
+
 def small_regression_data(n=512, features=8, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, features)).astype("float32")

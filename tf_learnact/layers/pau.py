@@ -6,10 +6,23 @@ import random
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tf_learnact.coefficients import DEFAULT_RANGE, check_degrees, check_range, initial_coefficients
 from tf_learnact.layers.base import LearnableActivation
 from tf_learnact.ops.pau import check_noise, check_version, pau
+
+
+def replica_seed(seed):
+    """`seed` made distinct per replica of a distribution strategy: replicas take the
+    same step and number their elements alike, so on one seed each would draw the same
+    noise for its shard of the batch. The replica goes into the top bits (the layer's
+    seed and step use the low 55); one replica keeps `seed` as it is."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return seed
+    replica = tf.cast(context.replica_id_in_sync_group, tf.int64)
+    return tf.bitwise.bitwise_xor(tf.cast(seed, tf.int64), tf.bitwise.left_shift(replica, 56))
 
 
 @keras.saving.register_keras_serializable(package="tf_learnact")
@@ -94,7 +107,7 @@ class PAU(LearnableActivation):
         noise, seed = 0.0, 0
         if self.noise and training:
             step = self.noise_step.assign_add(1)
-            seed = self.seed * (1 << 24) + step
+            seed = replica_seed(self.seed * (1 << 24) + step)
             noise = self.noise
         return pau(
             inputs,
