@@ -5,6 +5,7 @@ the alignment IOU (Eq. 7) and saving."""
 from __future__ import annotations
 
 import doctest
+import warnings
 
 import keras
 import numpy as np
@@ -235,6 +236,49 @@ def test_realignment_raises_iou_over_wide_fixed_bounds():
     fixed, realigned = trained(False), trained(True)
     assert fixed.shape == realigned.shape == (4,)
     assert np.mean(realigned) > np.mean(fixed) + 0.2, (fixed, realigned)
+
+
+def test_first_callback_step_matches_keras_executions():
+    # Where Keras really calls back with steps_per_execution 5 and 16 steps per epoch
+    # (5, 10, 15, 16, 21, ...): the first at or after each boundary.
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=5)
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(int(model.optimizer.iterations.numpy()))
+    )
+    x, y = np.zeros((256, 4), "float32"), np.zeros((256, 1), "float32")
+    model.fit(x, y, batch_size=16, epochs=3, callbacks=[record], verbose=0)
+    assert 16 in seen and 21 in seen and 20 not in seen, seen
+    for boundary in range(1, seen[-1] + 1):
+        expected = min(step for step in seen if step >= boundary)
+        assert callbacks_module.first_callback_step(boundary, 0, 16, 5) == expected, boundary
+    assert callbacks_module.first_callback_step(7, 0, None, 5) is None
+    assert callbacks_module.first_callback_step(10, 0, None, 5) == 10
+    assert callbacks_module.first_callback_step(7, 0, 16, 1) == 7
+
+
+@pytest.mark.parametrize("phase1_steps,realigned,warns", [(5, 8, True), (8, 8, False)])
+def test_realignment_under_steps_per_execution_warns_where_phase_one_runs_longer(
+    phase1_steps, realigned, warns
+):
+    x, y = data(n=256)
+    model, layer = feature_model()
+    model.compile(optimizer="adam", loss="mse", steps_per_execution=4)
+    callback = tf_learnact.PWLURealignment(phase1_steps=phase1_steps, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=16, epochs=1, callbacks=[callback], verbose=0)
+    messages = [str(w.message) for w in caught if "steps_per_execution" in str(w.message)]
+    assert messages == (
+        [
+            f"PWLURealignment: with steps_per_execution=4 Keras calls back every 4 steps, "
+            f"so phase I ends at step 8 instead of step {phase1_steps}"
+        ]
+        if warns
+        else []
+    )
+    assert callback.realigned_at_step == realigned and int(layer.phase.numpy()) == PHASE_REALIGNED
 
 
 def test_fit_without_callback_trains_from_initial_bounds():

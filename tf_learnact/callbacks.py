@@ -12,6 +12,21 @@ from tf_learnact.layers.base import find_layers
 from tf_learnact.layers.pwlu import PHASE_COLLECT, PHASE_FIXED, PWLU
 
 
+def first_callback_step(boundary: int, start: int, steps_per_epoch: int | None, per_call: int) -> int | None:
+    """The first optimizer step >= boundary after which Keras calls on_train_batch_end in
+    a fit from step `start`: every `per_call` steps within an epoch, and at the epoch's
+    end (None when the epoch length is unknown and the boundary falls inside a call)."""
+    offset = boundary - start
+    if offset % per_call == 0 and (not steps_per_epoch or steps_per_epoch % per_call == 0):
+        return boundary
+    if not steps_per_epoch:
+        return None
+    epochs, within = divmod(offset, steps_per_epoch)
+    if within == 0:
+        return boundary
+    return start + epochs * steps_per_epoch + min(-(-within // per_call) * per_call, steps_per_epoch)
+
+
 class PWLURealignment(keras.callbacks.Callback):
     """Two-phase PWLU training: collect input statistics frozen as ReLU, then realign.
 
@@ -25,7 +40,9 @@ class PWLURealignment(keras.callbacks.Callback):
     (`model.optimizer.iterations`) and the phase is stored in each layer's `phase`
     variable, so it continues across `fit` calls and after a resume from a checkpoint
     (e.g. `keras.callbacks.BackupAndRestore`, listed before this callback), and is never
-    applied twice.
+    applied twice. With `steps_per_execution > 1` Keras calls back only after each
+    execution, so phase I ends at the first of those at or after the boundary (a warning
+    says which step, and `realigned_at_step` records it).
 
     Args:
         phase1_epochs: length of phase I in epochs (steps per epoch must be known),
@@ -95,7 +112,25 @@ class PWLURealignment(keras.callbacks.Callback):
             if int(layer.phase.numpy()) == PHASE_FIXED and self._step() == 0:
                 layer.start_phase_one()
         if self._boundary is not None:
+            self._warn_if_boundary_missed(steps_per_epoch)
             self._maybe_realign()
+
+    def _warn_if_boundary_missed(self, steps_per_epoch: int | None) -> None:
+        # Keras calls back once per execution of steps_per_execution steps (and at each
+        # epoch's end): phase I then lasts until the first callback at or after the
+        # boundary, which a user asking for an exact phase I length should hear about.
+        per_call = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        start = self._step()
+        if per_call <= 1 or self._boundary <= start:
+            return
+        ends_at = first_callback_step(self._boundary, start, steps_per_epoch, per_call)
+        if ends_at != self._boundary:
+            where = f"step {ends_at}" if ends_at is not None else "the first callback after it"
+            warnings.warn(
+                f"PWLURealignment: with steps_per_execution={per_call} Keras calls back every "
+                f"{per_call} steps, so phase I ends at {where} instead of step {self._boundary}",
+                stacklevel=2,
+            )
 
     def on_train_batch_end(self, batch, logs=None):
         if self._boundary is not None:
