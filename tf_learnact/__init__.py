@@ -7,6 +7,7 @@ from tf_learnact.coefficients import fit_pau, initial_coefficients
 from tf_learnact.export import export_onnx, export_saved_model, load_saved_model
 from tf_learnact.inspection import describe_layers, plot_activations
 from tf_learnact.layers.abu import ABU, AdaptiveScaling
+from tf_learnact.layers.base import coefficient_variables
 from tf_learnact.layers.pau import PAU, RPAU
 from tf_learnact.layers.pwlu import PWLU
 from tf_learnact.monitor import ActivationMonitor
@@ -26,6 +27,7 @@ __all__ = [
     "abu",
     "abu_composite",
     "alignment_iou",
+    "coefficient_variables",
     "describe_layers",
     "export_onnx",
     "export_saved_model",

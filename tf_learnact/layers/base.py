@@ -103,3 +103,17 @@ def find_layers(model, layer_type) -> list:
         if isinstance(layer, layer_type)
     ]
     return found
+
+
+def coefficient_variables(model) -> list:
+    """The trainable coefficients of every learnable activation in `model` (nested
+    models included), e.g. to keep them out of an optimizer's weight decay, as the PAU
+    paper trains them (decay pulls a rational towards 0 and a PWLU's heights towards a
+    flat line):
+
+        optimizer.exclude_from_weight_decay(var_list=coefficient_variables(model))
+
+    (Keras keeps that list by variable identity, and only the last call's list: pass
+    any other variables to exclude in the same call, and call it again after loading.)
+    """
+    return [v for layer in find_layers(model, LearnableActivation) for v in layer.trainable_weights]
