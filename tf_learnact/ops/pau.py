@@ -21,6 +21,7 @@ import tensorflow as tf
 from tf_learnact.ops import noise as noise_lib
 from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
+from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import op_library
 
 VERSIONS = ("A", "B", "C", "N")
@@ -71,17 +72,36 @@ def pau(
     return pau_composite(x, numerator, denominator, version=version, axis=axis, noise=noise, seed=seed)
 
 
+def _attr_str(op, name: str) -> str:
+    value = op.get_attr(name)
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @tf.RegisterGradient("TfLearnact>Pau")
 def _pau_gradient(op, dy):
-    version = op.get_attr("version")
     dx, d_num, d_den = op_library().tf_learnact_pau_grad(
         dy,
         *op.inputs,
-        version=version.decode() if isinstance(version, bytes) else version,
+        version=_attr_str(op, "version"),
         axis=op.get_attr("axis"),
         noise=op.get_attr("noise"),
     )
     return [dx, d_num, d_den, None]
+
+
+register_backward_gradient(
+    "TfLearnact>PauGrad",
+    lambda op, x, num, den, seed: pau_composite(
+        x,
+        num,
+        den,
+        version=_attr_str(op, "version"),
+        axis=op.get_attr("axis"),
+        noise=op.get_attr("noise"),
+        seed=seed,
+    ),
+    wrt=(0, 1, 2),
+)
 
 
 def _channel_columns(coefs: tf.Tensor, rank: int, axis: int) -> list[tf.Tensor]:

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
+from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import op_library
 
 
@@ -68,6 +69,15 @@ def _pwlu_gradient(op, dy):
     dx, d_slopes, d_offsets = op_library().tf_learnact_pwlu_grad(dy, *op.inputs, axis=op.get_attr("axis"))
     # The row index k is a constant of the formula (Table 1): no gradient through it.
     return [dx, None, None, d_slopes, d_offsets]
+
+
+register_backward_gradient(
+    "TfLearnact>PwluGrad",
+    lambda op, x, left, right, slopes, offsets: pwlu_table_composite(
+        x, left, right, slopes, offsets, axis=op.get_attr("axis")
+    ),
+    wrt=(0, 3, 4),
+)
 
 
 def pwlu_table_composite(x, left_bound, right_bound, slopes, offsets, *, axis: int = -1) -> tf.Tensor:
