@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import run_fresh_python
 
 import tf_learnact
 from tf_learnact.ops import library
@@ -49,3 +50,19 @@ def test_layers_opt_out_of_xla_only_where_the_custom_op_must_run(implementation,
     if library.gpu_kernels_available():
         pytest.skip("with GPU kernels, 'auto' opts out as well")
     assert tf_learnact.PAU(implementation=implementation).supports_jit is jit
+
+
+def test_other_keras_backend_fails_at_import_naming_it():
+    # JAX and PyTorch are not installed here: Keras is told it runs on JAX instead.
+    code = """
+        import keras
+        keras.backend.backend = lambda: "jax"
+        try:
+            import tf_learnact
+        except ImportError as e:
+            print(e)
+    """
+    out = run_fresh_python(code)
+    assert (
+        "needs Keras's TensorFlow backend" in out and "'jax'" in out and "KERAS_BACKEND=tensorflow" in out
+    ), out

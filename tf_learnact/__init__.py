@@ -1,6 +1,8 @@
 """tf-learnact: learnable activation functions for Keras 3 / TensorFlow, backed by
 fused C++ custom ops with hand-written gradients and pure-TensorFlow twins."""
 
+# First: off the TensorFlow backend this raises, before anything else can fail obscurely.
+from tf_learnact import keras_backend  # noqa: F401
 from tf_learnact.alignment import alignment_iou
 from tf_learnact.callbacks import PWLURealignment
 from tf_learnact.coefficients import fit_pau, initial_coefficients
