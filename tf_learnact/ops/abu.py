@@ -11,7 +11,7 @@ import math
 
 import tensorflow as tf
 
-from tf_learnact.ops.common import along_axis, compute_dtype
+from tf_learnact.ops.common import along_axis, compute_dtype, string_attr
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import op_library
@@ -69,14 +69,10 @@ def abu(x, weights, beta=1.0, *, basis, axis: int = -1, implementation: str = "a
     return abu_composite(x, weights, beta, basis=basis, axis=axis)
 
 
-def _basis_of(op) -> list[str]:
-    return [b.decode() if isinstance(b, bytes) else b for b in op.get_attr("basis")]
-
-
 @tf.RegisterGradient("TfLearnact>Abu")
 def _abu_gradient(op, dy):
     dx, dw, dbeta = op_library().tf_learnact_abu_grad(
-        dy, *op.inputs, basis=_basis_of(op), axis=op.get_attr("axis")
+        dy, *op.inputs, basis=string_attr(op, "basis"), axis=op.get_attr("axis")
     )
     return [dx, dw, dbeta]
 
@@ -84,7 +80,7 @@ def _abu_gradient(op, dy):
 register_backward_gradient(
     "TfLearnact>AbuGrad",
     lambda op, x, weights, beta: abu_composite(
-        x, weights, beta, basis=_basis_of(op), axis=op.get_attr("axis")
+        x, weights, beta, basis=string_attr(op, "basis"), axis=op.get_attr("axis")
     ),
     wrt=(0, 1, 2),
 )

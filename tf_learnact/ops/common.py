@@ -1,5 +1,5 @@
-"""What the families' op wrappers and twins share: the compute dtype and the
-per-channel broadcasting along `axis`."""
+"""What the families' op wrappers and twins share: the compute dtype, the
+per-channel broadcasting along `axis`, and reading string attributes in gradients."""
 
 from __future__ import annotations
 
@@ -17,3 +17,11 @@ def along_axis(values: tf.Tensor, rank: int, axis: int) -> tf.Tensor:
     shape = [1] * rank
     shape[axis] = -1
     return tf.reshape(values, shape + list(values.shape[1:]))
+
+
+def string_attr(op, name: str):
+    """A string or list-of-strings attribute of `op` as str (graph ops give bytes)."""
+    value = op.get_attr(name)
+    if isinstance(value, list):
+        return [v.decode() if isinstance(v, bytes) else v for v in value]
+    return value.decode() if isinstance(value, bytes) else value

@@ -19,7 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tf_learnact.ops import noise as noise_lib
-from tf_learnact.ops.common import along_axis, compute_dtype
+from tf_learnact.ops.common import along_axis, compute_dtype, string_attr
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import op_library
@@ -72,17 +72,12 @@ def pau(
     return pau_composite(x, numerator, denominator, version=version, axis=axis, noise=noise, seed=seed)
 
 
-def _attr_str(op, name: str) -> str:
-    value = op.get_attr(name)
-    return value.decode() if isinstance(value, bytes) else value
-
-
 @tf.RegisterGradient("TfLearnact>Pau")
 def _pau_gradient(op, dy):
     dx, d_num, d_den = op_library().tf_learnact_pau_grad(
         dy,
         *op.inputs,
-        version=_attr_str(op, "version"),
+        version=string_attr(op, "version"),
         axis=op.get_attr("axis"),
         noise=op.get_attr("noise"),
     )
@@ -95,7 +90,7 @@ register_backward_gradient(
         x,
         num,
         den,
-        version=_attr_str(op, "version"),
+        version=string_attr(op, "version"),
         axis=op.get_attr("axis"),
         noise=op.get_attr("noise"),
         seed=seed,
