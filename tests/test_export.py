@@ -69,6 +69,28 @@ def test_export_with_ops_serves_identically_and_differentiates_in_a_fresh_proces
 
 
 @requires_ops
+def test_export_with_ops_serves_concurrent_requests_exactly(mixed_model, tmp_path):
+    # A server runs requests side by side: the same ops in several threads at once, each
+    # request's output the bits it gets alone.
+    model, _, _ = mixed_model
+    target = exported(model, tmp_path, portable=False)
+    out = run_fresh_python(f"""
+        import concurrent.futures, numpy as np, tensorflow as tf, tf_learnact
+        loaded = tf.saved_model.load({str(target)!r})  # kept: serve reads its variables
+        serve = loaded.serve
+        rng = np.random.default_rng(1)
+        requests = [tf.constant(rng.normal(size=(n, 8, 8, 3)).astype("float32")) for n in (1, 7, 64, 256) * 4]
+        alone = [serve(x).numpy() for x in requests]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            for _ in range(5):
+                together = list(pool.map(lambda x: serve(x).numpy(), requests))
+                assert all(np.array_equal(a, b) for a, b in zip(alone, together))
+        print("same", len(requests))
+    """)
+    assert out.split() == ["same", "16"], out
+
+
+@requires_ops
 def test_tf_saved_model_save_round_trip_in_a_fresh_process(mixed_model, tmp_path):
     model, x, _ = mixed_model
     tf.saved_model.save(model, str(tmp_path / "sm"))
