@@ -301,3 +301,58 @@ def test_parameter_gradients_bit_identical_across_threads():
     assert run_fresh_python(PWLU_DETERMINISM.format(threads=1)) == run_fresh_python(
         PWLU_DETERMINISM.format(threads=2)
     )
+
+
+def edge_values(rng, size, params):
+    """Uniform values over and past the bounds, with every knot, its float32 neighbours,
+    NaN, +-Inf and huge magnitudes spread among them."""
+    bl, br = (float(np.ravel(as_float64(p))[0]) for p in params[:2])
+    n = params[2].shape[-1] - 1
+    knots = np.linspace(bl, br, n + 1).astype(np.float32)
+    special = np.concatenate(
+        [
+            knots,
+            np.nextafter(knots, np.float32(-np.inf)),
+            np.nextafter(knots, np.float32(np.inf)),
+            np.float32([np.nan, np.inf, -np.inf, 1e30, -1e30, 0.0, -0.0]),
+        ]
+    )
+    x = rng.uniform(2 * bl, 2 * br, size).astype(np.float32)
+    x[rng.choice(size, min(size, special.size), replace=False)] = special[: min(size, special.size)]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16, tf.float16], ids=lambda d: d.name)
+@pytest.mark.parametrize("n", [16, 30, 31])
+@pytest.mark.parametrize("size", [1, 15, 16, 17, 1000 + 7, 200_003])
+def test_register_table_forward_gives_the_general_walks_bits(n, size, dtype):
+    """On CPUs with AVX-512 the forward along runs holds tables of up to 32 rows
+    (N <= 30) in registers where it computes in float32; rows across channels
+    (channels-last) always take the general walk. One function both ways (per layer vs
+    the same parameters in every channel, and channels-first vs channels-last): the same
+    bits, NaN where NaN."""
+    rng = np.random.default_rng(size + n)
+    channels = 4
+    layer_params = make_params(n, None, n, tf.float32)
+    x = edge_values(rng, size * channels, layer_params)
+    rows_last = tf.cast(tf.constant(x.reshape(size, channels)), dtype)
+    per_layer = pwlu(rows_last, *layer_params, implementation="op")
+    repeated = [tf.repeat(p[None], channels, axis=0) for p in layer_params]
+    across_rows = pwlu(rows_last, *repeated, axis=-1, implementation="op")
+    np.testing.assert_array_equal(as_float64(per_layer), as_float64(across_rows))
+
+    channel_params = make_params(n + 1, channels, n, tf.float32)
+    last = pwlu(rows_last, *channel_params, axis=-1, implementation="op")
+    first = pwlu(tf.transpose(rows_last), *channel_params, axis=0, implementation="op")
+    np.testing.assert_array_equal(as_float64(tf.transpose(first)), as_float64(last))
+
+
+def test_register_table_forward_streams_large_outputs_with_the_same_bits():
+    # 8.4M float32: an output past kStreamOutBytes, written with non-temporal stores.
+    rng = np.random.default_rng(3)
+    params = make_params(4, None, 16, tf.float32)
+    x = tf.constant(edge_values(rng, (1 << 23) + 36, params).reshape(-1, 4))
+    repeated = [tf.repeat(p[None], 4, axis=0) for p in params]
+    np.testing.assert_array_equal(
+        pwlu(x, *params, implementation="op").numpy(), pwlu(x, *repeated, implementation="op").numpy()
+    )

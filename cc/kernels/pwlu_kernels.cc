@@ -5,7 +5,9 @@
 // the pairs are shuffled into a slope vector and an offset vector. Measured on the
 // 2-core Zen 1 machine (cache-resident, float32, per element): separate slope and offset
 // tables read lane by lane 1.39 ns, the pairs 1.04 ns; an AVX2 gather 2.48 ns and an
-// in-register permute table 1.43 ns were slower.
+// in-register permute table 1.43 ns were slower. On AVX-512 a table of up to 32 rows
+// fits two registers per column, one permute per 16 lookups: the forward of float
+// computation along runs takes that form there (PwluRegisterTableWalker).
 //
 // Backward adds (dy * x, dy) into per-row bins. Along a run (per-layer, or per-channel
 // with inner > 1) every lane has its own bins, so consecutive elements in the same row
@@ -96,6 +98,7 @@ struct PwluWalker {
   // An AVX-512 clone measured slower on Zen 4 (backward 0.95 -> 1.2 ms per 1M float32,
   // cache-resident, one core).
   static constexpr Isa kIsa = Isa::kAvx2;
+  static constexpr bool kRunModeOnly = false;
   // Non-temporal output stores (see lane_walker.h) measured slower per channel (16M
   // float32, 2 threads, forward 5.4-5.7 -> 6.3-7.1 ms) and no faster per layer.
   static constexpr bool kStreamOut = false;
@@ -364,6 +367,92 @@ struct PwluWalker {
   }
 };
 
+// The forward of float computation along runs (per layer, or per channel with inner >
+// 1) with a channel's table of at most 32 rows in four 16-float registers, on CPUs with
+// AVX-512: each 16 elements' rows pick their slopes and offsets with one two-register
+// permute each (vpermt2ps), where PwluWalker reads each lane's pair from memory and
+// shuffles the pairs apart. The row formula, the multiply-add and the 16-bit
+// conversions are PwluWalker's, so every element gets the same bits. Large float32
+// outputs go out past the caches, as PAU's forward's do: bound by its lookups,
+// PwluWalker's forward had not gained from that.
+template <typename T>
+struct PwluRegisterTableWalker {
+  using Acc = float;
+  typedef float W __attribute__((vector_size(64)));
+  typedef int32_t WI __attribute__((vector_size(64)));
+  static constexpr int kWide = 2 * kLanes, kTableRows = 32;
+  static constexpr bool kGrad = false, kStreamOut = std::is_same_v<T, float>, kRunModeOnly = true;
+  static constexpr Isa kIsa = Isa::kAvx512Only;
+
+  // Whether the forward takes this walk: float computation, runs, a table that fits, and
+  // AVX-512.
+  static bool Applies(const BlockPlan& plan, int rows) {
+    return std::is_same_v<typename AccOf<T>::type, float> && !plan.row_mode && rows <= kTableRows &&
+           CpuHasAvx512();
+  }
+
+  // Each channel's slopes then offsets, kTableRows each (rows past the table are 0 and
+  // never picked: the row index stops at the last row).
+  struct Table {
+    int rows;
+    std::vector<float> left, inv_width, values;  // [C], [C], [C][2][kTableRows]
+    Table(int64_t channels, int intervals, const float* l, const float* r, const float* s,
+          const float* o)
+        : rows(intervals + 2),
+          left(l, l + channels),
+          inv_width(channels),
+          values(static_cast<size_t>(channels * 2 * kTableRows), 0.f) {
+      for (int64_t c = 0; c < channels; ++c) {
+        inv_width[c] = float(intervals) / (r[c] - l[c]);  // as PwluTable
+        for (int k = 0; k < rows; ++k) {
+          values[(2 * c) * kTableRows + k] = s[c * rows + k];
+          values[(2 * c + 1) * kTableRows + k] = o[c * rows + k];
+        }
+      }
+    }
+  };
+
+  const Layout& layout;
+  const Table& table;
+  const T* x;
+  T* out;
+  bool stream = false;  // set by WalkBlocks
+
+  // kWide elements from p as floats, and back (LoadLanes and StoreLanes on each half).
+  static TLA_ALWAYS_INLINE W Load(const T* p) {
+    return JoinLanes(LoadLanes<true>(p, 0, kLanes), LoadLanes<true>(p, kLanes, kLanes));
+  }
+  TLA_ALWAYS_INLINE void Store(T* p, W y) const {
+    LaneVec<float>::type lo, hi;
+    SplitLanes(y, &lo, &hi);
+    StoreFullLanes(p, 0, lo, kStreamOut && stream);
+    StoreFullLanes(p, kLanes, hi, kStreamOut && stream);
+  }
+
+  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, int64_t c, float*) const {
+    const float* v = table.values.data() + 2 * c * kTableRows;
+    const W s_lo = LoadVec<W>(v), s_hi = LoadVec<W>(v + kWide);
+    const W o_lo = LoadVec<W>(v + kTableRows), o_hi = LoadVec<W>(v + kTableRows + kWide);
+    const W left = W{} + table.left[c], inv_width = W{} + table.inv_width[c];
+    const W last_row = W{} + float(table.rows - 1), zero = {};
+    auto eval = [&](W xv) TLA_ALWAYS_INLINE_LAMBDA {
+      W u = (xv - left) * inv_width + 1.f;  // PwluWalker::Rows
+      u = u >= zero ? u : zero;
+      u = u <= last_row ? u : last_row;
+      const WI k = __builtin_convertvector(u, WI);
+      return xv * __builtin_shuffle(s_lo, s_hi, k) + __builtin_shuffle(o_lo, o_hi, k);
+    };
+    for (; i + kWide <= end; i += kWide) Store(out + i, eval(Load(x + i)));
+    if (i < end) {  // the run's tail, padded with zeros
+      const int len = static_cast<int>(end - i);
+      alignas(64) float lanes[kWide] = {};
+      for (int l = 0; l < len; ++l) lanes[l] = ToAcc(x[i + l]);
+      StoreVec(lanes, eval(LoadVec<W>(lanes)));
+      for (int l = 0; l < len; ++l) out[i + l] = FromAcc<T>(lanes[l]);
+    }
+  }
+};
+
 // The table for the walk's mode (row stride, and paired bounds for bfloat16 rows: see
 // PwluTable).
 template <typename T, typename Acc>
@@ -383,6 +472,14 @@ void PwluForward(const Layout& layout, int intervals, const T* x,
                  T* y, const ParallelForBlocks& parallel_for) {
   const BlockPlan plan = MakeBlockPlan(layout);
   if (plan.num_blocks == 0) return;
+  if constexpr (std::is_same_v<typename AccOf<T>::type, float>) {
+    using R = PwluRegisterTableWalker<T>;
+    if (R::Applies(plan, intervals + 2)) {
+      const typename R::Table table(layout.channels, intervals, left, right, slopes, offsets);
+      WalkBlocks(R{layout, table, x, y}, nullptr, plan, parallel_for);
+      return;
+    }
+  }
   const auto table = MakeTable<T>(plan, layout.channels, intervals, left, right, slopes, offsets);
   WalkBlocks(PwluWalker<T, false>{layout, table, x, nullptr, y}, nullptr, plan, parallel_for);
 }

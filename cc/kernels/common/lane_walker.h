@@ -271,6 +271,7 @@ struct LaneWalker {
   static constexpr int64_t kRowGroup = E::kRowChunks * kLanes;
   static constexpr Isa kIsa = E::kIsa;
   static constexpr bool kStreamOut = E::kStreamOut;
+  static constexpr bool kRunModeOnly = false;
 
   const Layout& layout;
   const CoefTable<Acc>& coefs;
@@ -482,14 +483,17 @@ struct LaneWalker {
 };
 
 // One block of a walker W, which provides RowBlock(r0, r1, part) for row mode and
-// Run(i, end, c, part) for one channel's run.
+// Run(i, end, c, part) for one channel's run; walkers with W::kRunModeOnly walk only
+// plans without row mode (their callers check) and provide no RowBlock.
 template <typename W>
 TLA_ALWAYS_INLINE void WalkLaneBlockBody(const W& w, const BlockPlan& plan, int64_t b,
                                          typename W::Acc* part) {
   const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
-  if (plan.row_mode) {
-    w.RowBlock(u0, u1, part);
-    return;
+  if constexpr (!W::kRunModeOnly) {
+    if (plan.row_mode) {
+      w.RowBlock(u0, u1, part);
+      return;
+    }
   }
   const Layout& lay = w.layout;
   for (int64_t i = u0; i < u1;) {
