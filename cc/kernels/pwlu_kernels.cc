@@ -374,7 +374,9 @@ struct PwluWalker {
 // shuffles the pairs apart. The row formula, the multiply-add and the 16-bit
 // conversions are PwluWalker's, so every element gets the same bits. Large float32
 // outputs go out past the caches, as PAU's forward's do: bound by its lookups,
-// PwluWalker's forward had not gained from that.
+// PwluWalker's forward had not gained from that. GCC only (its variable-index
+// __builtin_shuffle), as are the AVX-512 targets (TLA_HAVE_TARGET_AVX512).
+#if TLA_HAVE_TARGET_AVX512
 template <typename T>
 struct PwluRegisterTableWalker {
   using Acc = float;
@@ -418,7 +420,7 @@ struct PwluRegisterTableWalker {
   T* out;
   bool stream = false;  // set by WalkBlocks
 
-  // kWide elements from p as floats, and back (LoadLanes and StoreLanes on each half).
+  // kWide elements from p as floats, and back (LoadLanes and StoreFullLanes on each half).
   static TLA_ALWAYS_INLINE W Load(const T* p) {
     return JoinLanes(LoadLanes<true>(p, 0, kLanes), LoadLanes<true>(p, kLanes, kLanes));
   }
@@ -452,6 +454,7 @@ struct PwluRegisterTableWalker {
     }
   }
 };
+#endif  // TLA_HAVE_TARGET_AVX512
 
 // The table for the walk's mode (row stride, and paired bounds for bfloat16 rows: see
 // PwluTable).
@@ -472,6 +475,7 @@ void PwluForward(const Layout& layout, int intervals, const T* x,
                  T* y, const ParallelForBlocks& parallel_for) {
   const BlockPlan plan = MakeBlockPlan(layout);
   if (plan.num_blocks == 0) return;
+#if TLA_HAVE_TARGET_AVX512
   if constexpr (std::is_same_v<typename AccOf<T>::type, float>) {
     using R = PwluRegisterTableWalker<T>;
     if (R::Applies(plan, intervals + 2)) {
@@ -480,6 +484,7 @@ void PwluForward(const Layout& layout, int intervals, const T* x,
       return;
     }
   }
+#endif
   const auto table = MakeTable<T>(plan, layout.channels, intervals, left, right, slopes, offsets);
   WalkBlocks(PwluWalker<T, false>{layout, table, x, nullptr, y}, nullptr, plan, parallel_for);
 }
