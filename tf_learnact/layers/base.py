@@ -108,8 +108,7 @@ def find_layers(model, layer_type) -> list:
 def coefficient_variables(model) -> list:
     """The trainable coefficients of every learnable activation in `model` (nested
     models included), e.g. to keep them out of an optimizer's weight decay, as the PAU
-    paper trains them (decay pulls a rational towards 0 and a PWLU's heights towards a
-    flat line):
+    paper trains them (decay pulls every coefficient towards 0):
 
         optimizer.exclude_from_weight_decay(var_list=coefficient_variables(model))
 
