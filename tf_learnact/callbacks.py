@@ -17,13 +17,9 @@ def first_callback_step(boundary: int, start: int, steps_per_epoch: int | None, 
     a fit from step `start`: every `per_call` steps within an epoch, and at the epoch's
     end (None when the epoch length is unknown and the boundary falls inside a call)."""
     offset = boundary - start
-    if offset % per_call == 0 and (not steps_per_epoch or steps_per_epoch % per_call == 0):
-        return boundary
     if not steps_per_epoch:
-        return None
+        return boundary if offset % per_call == 0 else None
     epochs, within = divmod(offset, steps_per_epoch)
-    if within == 0:
-        return boundary
     return start + epochs * steps_per_epoch + min(-(-within // per_call) * per_call, steps_per_epoch)
 
 
