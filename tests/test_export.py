@@ -12,6 +12,7 @@ from conftest import requires_ops, run_fresh, run_fresh_python
 
 import tf_learnact
 from tf_learnact.export import custom_op_types
+from tf_learnact.ops.library import gpu_kernels_available
 
 # Portable exports run the twins (and TFLite/ONNX their own kernels): float32 rounding
 # differs from the fused ops by a few ulp of the activations, far below this.
@@ -43,7 +44,9 @@ def test_every_variable_is_kept_bit_for_bit(mixed_model, tmp_path, portable):
 def test_export_with_ops_serves_identically_and_differentiates_in_a_fresh_process(mixed_model, tmp_path):
     model, x, _ = mixed_model
     target = exported(model, tmp_path, portable=False)
-    assert custom_op_types(target) == {"TfLearnact>Pau", "TfLearnact>Pwlu", "TfLearnact>Abu"}
+    # PWLU's table is built by its own op on the CPU (by stock ops where GPU kernels run).
+    pwlu_ops = {"TfLearnact>Pwlu"} | (set() if gpu_kernels_available() else {"TfLearnact>PwluTable"})
+    assert custom_op_types(target) == {"TfLearnact>Pau", "TfLearnact>Abu"} | pwlu_ops
     np.save(tmp_path / "x.npy", x)
     out = run_fresh_python(f"""
         import numpy as np, tensorflow as tf, tf_learnact
@@ -66,6 +69,25 @@ def test_export_with_ops_serves_identically_and_differentiates_in_a_fresh_proces
     expected_dx = tape.gradient(loss, xt).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "dx.npy"), expected_dx, rtol=1e-5, atol=1e-7)
     assert out.split() == ["True", str(len(model.trainable_weights))]
+
+
+@requires_ops
+def test_export_with_pwlu_table_of_stock_ops_loads_and_serves(mixed_model, tmp_path, monkeypatch):
+    # The graph a machine with GPU kernels exports (and versions before the table op):
+    # the table from stock ops, then TfLearnact>Pwlu. It must keep loading and serving.
+    model, x, _ = mixed_model
+    monkeypatch.setattr("tf_learnact.ops.pwlu.gpu_kernels_available", lambda: True)
+    target = exported(model, tmp_path, portable=False)
+    assert custom_op_types(target) == {"TfLearnact>Pau", "TfLearnact>Pwlu", "TfLearnact>Abu"}
+    np.save(tmp_path / "x.npy", x)
+    run_fresh_python(f"""
+        import numpy as np, tensorflow as tf, tf_learnact
+        loaded = tf.saved_model.load({str(target)!r})
+        y = loaded.signatures["serving_default"](image=tf.constant(np.load({str(tmp_path / "x.npy")!r})))
+        np.save({str(tmp_path / "y.npy")!r}, y["output_0"].numpy())
+    """)
+    # Graph optimisation may round the stock ops' table differently in the last bit.
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), reference_outputs(model, x), rtol=1e-5, atol=1e-6)
 
 
 @requires_ops

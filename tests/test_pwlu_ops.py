@@ -10,7 +10,7 @@ import tensorflow as tf
 from conftest import TWIN_RTOL, as_float64, assert_close, requires_ops, run_fresh_python
 
 from tf_learnact.ops.library import op_library
-from tf_learnact.ops.pwlu import pwlu
+from tf_learnact.ops.pwlu import pwlu, pwlu_table
 
 pytestmark = requires_ops
 
@@ -264,6 +264,72 @@ def test_bad_parameters_raise_naming_the_parameter():
     huge_table = tf.zeros(((1 << 24) + 1,))  # row indices are exact in float up to 2^24
     with pytest.raises(tf.errors.InvalidArgumentError, match="slopes/offsets .* too large"):
         lib.tf_learnact_pwlu(x, tf.constant(0.0), tf.constant(1.0), huge_table, huge_table)
+
+
+@pytest.mark.parametrize("pdt", [tf.float32, tf.float64], ids=lambda d: d.name)
+@pytest.mark.parametrize("channels", [None, 7])
+@pytest.mark.parametrize("n", [1, 3, 16, 37])
+def test_table_op_builds_the_twins_table_bit_for_bit(n, channels, pdt):
+    params = make_params(n, channels, n, pdt)
+    got = op_library().tf_learnact_pwlu_table(*params)
+    want = pwlu_table(*params)  # eager: each stock op as written
+    for name, g, w in zip(("slopes", "offsets"), got, want, strict=True):
+        assert g.shape == w.shape == params[2].shape[:-1] + (n + 2,)
+        np.testing.assert_array_equal(g.numpy(), w.numpy(), err_msg=name)
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+def test_table_op_gradient_is_the_twins_and_numeric_float64(channels):
+    params = make_params(5, channels, 4, tf.float64)
+    for table in (lambda *p: op_library().tf_learnact_pwlu_table(*p), pwlu_table):
+        for output in (0, 1):  # slopes, offsets
+            theoretical, numerical = tf.test.compute_gradient(
+                lambda *p, table=table, output=output: table(*p)[output], params, delta=1e-6
+            )
+            for t, nm in zip(theoretical, numerical, strict=True):
+                np.testing.assert_allclose(t, nm, rtol=1e-6, atol=1e-7)
+    # Second derivatives go through the twin's autodiff.
+    with tf.GradientTape() as outer:
+        outer.watch(params)
+        with tf.GradientTape() as inner:
+            inner.watch(params)
+            s, o = op_library().tf_learnact_pwlu_table(*params)
+            loss = tf.reduce_sum(s * o)
+        first = inner.gradient(loss, params[0])
+    second = outer.gradient(first, params[2])
+    with tf.GradientTape() as outer:
+        outer.watch(params)
+        with tf.GradientTape() as inner:
+            inner.watch(params)
+            s, o = pwlu_table(*params)
+            loss = tf.reduce_sum(s * o)
+        first = inner.gradient(loss, params[0])
+    np.testing.assert_allclose(second.numpy(), outer.gradient(first, params[2]).numpy(), rtol=1e-12)
+
+
+def test_table_op_bad_inputs_name_the_argument():
+    table = op_library().tf_learnact_pwlu_table
+    zero, one = tf.constant(0.0), tf.constant(1.0)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="heights"):
+        table(zero, one, tf.ones((1,)), zero, one)  # N = 0
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="rank|heights"):
+        table(zero, one, tf.ones((2, 3, 4)), zero, one)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="left_slope|Dimension|rank"):
+        table(tf.zeros((3,)), tf.ones((3,)), tf.ones((3, 5)), tf.zeros((2,)), tf.ones((3,)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="left_bound must be < right_bound"):
+        table(one, one, tf.ones((5,)), zero, one)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="finite"):
+        table(zero, tf.constant(np.inf), tf.ones((5,)), zero, one)
+
+    # Shapes unknown when traced: Compute checks them.
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)] * 5)
+    def f(*params):
+        return table(*params)
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="right_slope must have shape"):
+        f(tf.zeros((3,)), tf.ones((3,)), tf.ones((3, 5)), tf.zeros((3,)), tf.ones((2,)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="heights must have shape"):
+        f(zero, one, tf.ones((1,)), zero, one)
 
 
 def test_bad_bounds_caught_in_compute_inside_tf_function():

@@ -29,6 +29,14 @@ void PwluBackward(const Layout& layout, int intervals, const T* dy, const T* x,
                   T* dx, typename AccOf<T>::type* d_slopes, typename AccOf<T>::type* d_offsets,
                   const ParallelForBlocks& parallel_for);
 
+// The table from the parameters, per channel c (one channel per layer): bounds left[c] <
+// right[c], heights[c][0..N], outer slopes; writes slopes/offsets[c][0..N+1] in the
+// rows above (pwlu_table.cc).
+template <typename P>
+void PwluBuildTable(int64_t channels, int intervals, const P* left, const P* right,
+                    const P* heights, const P* left_slope, const P* right_slope, P* slopes,
+                    P* offsets);
+
 }  // namespace tf_learnact
 
 #endif  // TF_LEARNACT_KERNELS_PWLU_KERNELS_H_

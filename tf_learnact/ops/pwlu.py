@@ -6,9 +6,10 @@ evaluated as the table of the paper's Sec. 4.3:
 
     k = clip(floor((x - B_L) * N / (B_R - B_L)), -1, N) + 1,   y = x * S[k] + O[k]
 
-with S, O (N+2 rows each) built from the parameters by `pwlu_table`. The op returns,
-in backward, the per-row sums of dy * x and dy; the parameter gradients are autodiff
-through the tiny table construction with k held constant, which is the paper's Table 1.
+with S, O (N+2 rows each) built from the parameters by `pwlu_table` (on the CPU by the
+TfLearnact>PwluTable op: the same operations, one op). The op returns, in backward,
+the per-row sums of dy * x and dy; the parameter gradients are autodiff through the tiny
+table construction with k held constant, which is the paper's Table 1.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tensorflow as tf
 from tf_learnact.ops.common import along_axis, compute_dtype
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.higher_order import register_backward_gradient
-from tf_learnact.ops.library import op_library
+from tf_learnact.ops.library import gpu_kernels_available, op_library
 
 
 def pwlu_table(left_bound, right_bound, heights, left_slope, right_slope):
@@ -57,11 +58,38 @@ def pwlu(
     params = [tf.cast(p, dtype) for p in (left_bound, right_bound, heights, left_slope, right_slope)]
     if params[2].shape[-1] is not None and params[2].shape[-1] < 2:
         raise ValueError(f"heights must hold N+1 >= 2 values (intervals >= 1), got shape {params[2].shape}")
-    slopes, offsets = pwlu_table(*params)
     left, right = params[0], params[1]
     if use_custom_op(implementation):
-        return op_library().tf_learnact_pwlu(x, left, right, slopes, offsets, axis=axis)
+        library = op_library()
+        # One table op for the twin's ~20 small ops: they, not the elements, cost most at
+        # small batches. It has a CPU kernel only; where the GPU kernels run, the twin's
+        # ops build the table on the device (no copy to the host and back per call).
+        if gpu_kernels_available():
+            slopes, offsets = pwlu_table(*params)
+        else:
+            slopes, offsets = library.tf_learnact_pwlu_table(*params)
+        return library.tf_learnact_pwlu(x, left, right, slopes, offsets, axis=axis)
+    slopes, offsets = pwlu_table(*params)
     return pwlu_table_composite(x, left, right, slopes, offsets, axis=axis)
+
+
+@tf.RegisterGradient("TfLearnact>PwluTable")
+def _pwlu_table_gradient(op, d_slopes, d_offsets):
+    # The table op computes what pwlu_table computes: its gradient (and any higher one)
+    # is autodiff of those few stock ops.
+    params = list(op.inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        slopes, offsets = pwlu_table(*params)
+    return tape.gradient(
+        [slopes, offsets],
+        params,
+        output_gradients=[
+            tf.zeros_like(slopes) if d_slopes is None else d_slopes,
+            tf.zeros_like(offsets) if d_offsets is None else d_offsets,
+        ],
+        unconnected_gradients=tf.UnconnectedGradients.ZERO,
+    )
 
 
 @tf.RegisterGradient("TfLearnact>Pwlu")
