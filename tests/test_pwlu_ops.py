@@ -278,6 +278,25 @@ def test_table_op_builds_the_twins_table_bit_for_bit(n, channels, pdt):
         np.testing.assert_array_equal(g.numpy(), w.numpy(), err_msg=name)
 
 
+@pytest.mark.parametrize("pdt", [tf.float32, tf.float64], ids=lambda d: d.name)
+@pytest.mark.parametrize("channels", [None, 5])
+@pytest.mark.parametrize("n", [1, 2, 16])
+def test_table_gradient_op_is_the_chain_rule_through_the_twins_table(n, channels, pdt):
+    params = make_params(10 + n, channels, n, pdt)
+    rng = np.random.default_rng(n)
+    table_shape = params[2].shape[:-1] + (n + 2,)
+    d_slopes, d_offsets = (tf.constant(rng.normal(size=table_shape), pdt) for _ in range(2))
+    got = op_library().tf_learnact_pwlu_table_grad(d_slopes, d_offsets, *params)
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        table = pwlu_table(*params)
+    want = tape.gradient(table, params, output_gradients=[d_slopes, d_offsets])
+    rtol = 1e-12 if pdt == tf.float64 else 2e-5
+    for name, g, w, p in zip(("B_L", "B_R", "Y_P", "K_L", "K_R"), got, want, params, strict=True):
+        assert g.shape == p.shape, name
+        assert_close(g, w, rtol, atol_scale=float(np.max(np.abs(w.numpy()))) + 1, err_msg=name)
+
+
 @pytest.mark.parametrize("channels", [None, 3])
 def test_table_op_gradient_is_the_twins_and_numeric_float64(channels):
     params = make_params(5, channels, 4, tf.float64)
@@ -330,6 +349,11 @@ def test_table_op_bad_inputs_name_the_argument():
         f(tf.zeros((3,)), tf.ones((3,)), tf.ones((3, 5)), tf.zeros((3,)), tf.ones((2,)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="heights must have shape"):
         f(zero, one, tf.ones((1,)), zero, one)
+    grad = op_library().tf_learnact_pwlu_table_grad
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="d_slopes|Dimension|Shapes"):
+        grad(tf.ones((6,)), tf.ones((7,)), zero, one, tf.ones((5,)), zero, one)
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="heights"):
+        grad(tf.ones((3,)), tf.ones((3,)), zero, one, tf.ones((1,)), zero, one)
 
 
 def test_bad_bounds_caught_in_compute_inside_tf_function():

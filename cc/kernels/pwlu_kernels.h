@@ -37,6 +37,14 @@ void PwluBuildTable(int64_t channels, int intervals, const P* left, const P* rig
                     const P* heights, const P* left_slope, const P* right_slope, P* slopes,
                     P* offsets);
 
+// The parameters' gradients (d_left .. d_right_slope, shaped as the parameters) from the
+// table's (d_slopes, d_offsets), by the chain rule through PwluBuildTable.
+template <typename P>
+void PwluBuildTableGrad(int64_t channels, int intervals, const P* d_slopes, const P* d_offsets,
+                        const P* left, const P* right, const P* heights, const P* left_slope,
+                        const P* right_slope, P* d_left, P* d_right, P* d_heights, P* d_left_slope,
+                        P* d_right_slope);
+
 }  // namespace tf_learnact
 
 #endif  // TF_LEARNACT_KERNELS_PWLU_KERNELS_H_

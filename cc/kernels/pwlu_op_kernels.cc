@@ -42,58 +42,103 @@ using PwluCpuOp = PwluOp<TfT, PwluCpu>;
 template <typename TfT>
 using PwluGradCpuOp = PwluGradOp<TfT, PwluCpu>;
 
-// The table from the parameters; every input is checked here, as the kernels that read
-// the table would check it.
+// The parameters of TfLearnact>PwluTable and PwluTableGrad (inputs first .. first + 4:
+// left_bound, right_bound, heights, left_slope, right_slope), checked as the kernels that
+// read the table would check it; fills the table's shape, channels and N.
+template <typename P>
+absl::Status CheckPwluParameters(OpKernelContext* ctx, int first,
+                                 tensorflow::TensorShape* table_shape, int64_t* channels,
+                                 int* intervals) {
+  const Tensor &left = ctx->input(first), &right = ctx->input(first + 1);
+  const Tensor& heights = ctx->input(first + 2);
+  if (heights.dims() < 1 || heights.dims() > 2 || heights.dim_size(heights.dims() - 1) < 2)
+    return absl::InvalidArgumentError(
+        absl::StrCat("heights must have shape [N+1] or [C, N+1] with N >= 1 intervals, got ",
+                     heights.shape().DebugString()));
+  const int64_t knots = heights.dim_size(heights.dims() - 1);
+  *channels = heights.dims() == 2 ? heights.dim_size(0) : 1;
+  // The bounds of CheckPwluTensors on the table.
+  if (knots + 1 > (int64_t{1} << 24) || *channels * (knots + 1) > int64_t{INT32_MAX})
+    return absl::InvalidArgumentError(
+        absl::StrCat("heights of shape ", heights.shape().DebugString(),
+                     " are too large: at most 2^24 table rows (N + 2) and 2^31 - 1 entries are "
+                     "supported"));
+  tensorflow::TensorShape lead = heights.shape();
+  lead.RemoveLastDims(1);
+  const char* names[] = {"left_bound", "right_bound", "heights", "left_slope", "right_slope"};
+  for (int i : {0, 1, 3, 4}) {
+    const Tensor& t = ctx->input(first + i);
+    if (t.shape() != lead)
+      return absl::InvalidArgumentError(
+          absl::StrCat(names[i], " must have shape ", lead.DebugString(), " (heights ",
+                       heights.shape().DebugString(), "), got ", t.shape().DebugString()));
+  }
+  TF_RETURN_IF_ERROR(CheckPwluBoundValues<P>(left, right));
+  *table_shape = lead;
+  table_shape->AddDim(knots + 1);
+  *intervals = static_cast<int>(knots - 1);
+  return absl::OkStatus();
+}
+
+// (slopes, offsets) from the parameters.
 template <typename P>
 class PwluTableCpuOp : public OpKernel {
  public:
   explicit PwluTableCpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
   void Compute(OpKernelContext* ctx) override {
-    const Tensor &left = ctx->input(0), &right = ctx->input(1), &heights = ctx->input(2);
-    const Tensor &left_slope = ctx->input(3), &right_slope = ctx->input(4);
-    OP_REQUIRES(
-        ctx,
-        heights.dims() >= 1 && heights.dims() <= 2 && heights.dim_size(heights.dims() - 1) >= 2,
-        absl::InvalidArgumentError(
-            absl::StrCat("heights must have shape [N+1] or [C, N+1] with N >= 1 intervals, got ",
-                         heights.shape().DebugString())));
-    const int64_t knots = heights.dim_size(heights.dims() - 1);
-    const int64_t channels = heights.dims() == 2 ? heights.dim_size(0) : 1;
-    // The bounds of CheckPwluTensors on the table this builds.
-    OP_REQUIRES(ctx,
-                knots + 1 <= (int64_t{1} << 24) && channels * (knots + 1) <= int64_t{INT32_MAX},
-                absl::InvalidArgumentError(absl::StrCat(
-                    "heights of shape ", heights.shape().DebugString(),
-                    " are too large: at most 2^24 table rows (N + 2) and 2^31 - 1 entries are "
-                    "supported")));
-    tensorflow::TensorShape lead = heights.shape();
-    lead.RemoveLastDims(1);
-    for (const auto& [t, name] :
-         {std::pair{&left, "left_bound"}, std::pair{&right, "right_bound"},
-          std::pair{&left_slope, "left_slope"}, std::pair{&right_slope, "right_slope"}})
-      OP_REQUIRES(ctx, t->shape() == lead,
-                  absl::InvalidArgumentError(absl::StrCat(
-                      name, " must have shape ", lead.DebugString(), " (heights ",
-                      heights.shape().DebugString(), "), got ", t->shape().DebugString())));
-    OP_REQUIRES_OK(ctx, CheckPwluBoundValues<P>(left, right));
-    tensorflow::TensorShape table_shape = lead;
-    table_shape.AddDim(knots + 1);
+    tensorflow::TensorShape table_shape;
+    int64_t channels = 0;
+    int intervals = 0;
+    OP_REQUIRES_OK(ctx, CheckPwluParameters<P>(ctx, 0, &table_shape, &channels, &intervals));
     Tensor *slopes = nullptr, *offsets = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, table_shape, &slopes));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, table_shape, &offsets));
-    PwluBuildTable<P>(channels, static_cast<int>(knots - 1), left.flat<P>().data(),
-                      right.flat<P>().data(), heights.flat<P>().data(), left_slope.flat<P>().data(),
-                      right_slope.flat<P>().data(), slopes->flat<P>().data(),
-                      offsets->flat<P>().data());
+    PwluBuildTable<P>(channels, intervals, ctx->input(0).flat<P>().data(),
+                      ctx->input(1).flat<P>().data(), ctx->input(2).flat<P>().data(),
+                      ctx->input(3).flat<P>().data(), ctx->input(4).flat<P>().data(),
+                      slopes->flat<P>().data(), offsets->flat<P>().data());
   }
 };
 
-REGISTER_KERNEL_BUILDER(
-    Name("TfLearnact>PwluTable").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("P"),
-    PwluTableCpuOp<float>);
-REGISTER_KERNEL_BUILDER(
-    Name("TfLearnact>PwluTable").Device(tensorflow::DEVICE_CPU).TypeConstraint<double>("P"),
-    PwluTableCpuOp<double>);
+// The parameters' gradients from the table's (d_slopes, d_offsets, then the parameters).
+template <typename P>
+class PwluTableGradCpuOp : public OpKernel {
+ public:
+  explicit PwluTableGradCpuOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  void Compute(OpKernelContext* ctx) override {
+    tensorflow::TensorShape table_shape;
+    int64_t channels = 0;
+    int intervals = 0;
+    OP_REQUIRES_OK(ctx, CheckPwluParameters<P>(ctx, 2, &table_shape, &channels, &intervals));
+    const Tensor &d_slopes = ctx->input(0), &d_offsets = ctx->input(1);
+    OP_REQUIRES(
+        ctx, d_slopes.shape() == table_shape && d_offsets.shape() == table_shape,
+        absl::InvalidArgumentError(absl::StrCat(
+            "d_slopes and d_offsets must have the table's shape ", table_shape.DebugString(),
+            ", got ", d_slopes.shape().DebugString(), " and ", d_offsets.shape().DebugString())));
+    P* grads[5];
+    for (int i = 0; i < 5; ++i) {
+      Tensor* g = nullptr;
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(i, ctx->input(2 + i).shape(), &g));
+      grads[i] = g->flat<P>().data();
+    }
+    PwluBuildTableGrad<P>(channels, intervals, d_slopes.flat<P>().data(),
+                          d_offsets.flat<P>().data(), ctx->input(2).flat<P>().data(),
+                          ctx->input(3).flat<P>().data(), ctx->input(4).flat<P>().data(),
+                          ctx->input(5).flat<P>().data(), ctx->input(6).flat<P>().data(), grads[0],
+                          grads[1], grads[2], grads[3], grads[4]);
+  }
+};
+
+#define TLA_REGISTER_TABLE_KERNELS(P)                                                         \
+  REGISTER_KERNEL_BUILDER(                                                                    \
+      Name("TfLearnact>PwluTable").Device(tensorflow::DEVICE_CPU).TypeConstraint<P>("P"),     \
+      PwluTableCpuOp<P>);                                                                     \
+  REGISTER_KERNEL_BUILDER(                                                                    \
+      Name("TfLearnact>PwluTableGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<P>("P"), \
+      PwluTableGradCpuOp<P>)
+TLA_REGISTER_TABLE_KERNELS(float);
+TLA_REGISTER_TABLE_KERNELS(double);
 TLA_REGISTER_CPU_KERNELS("TfLearnact>Pwlu", PwluCpuOp);
 TLA_REGISTER_CPU_KERNELS("TfLearnact>PwluGrad", PwluGradCpuOp);
 

@@ -37,31 +37,26 @@ absl::Status CheckPwluInputs(InferenceContext* c, int x_index) {
   return absl::OkStatus();
 }
 
-// left_bound, right_bound, heights, left_slope, right_slope: heights [N+1] or [C, N+1],
-// the others [] or [C]; the table's shape is heights' with N+2 rows.
-absl::Status PwluTableShapes(InferenceContext* c) {
-  ShapeHandle heights = c->input(2);
+// left_bound, right_bound, heights, left_slope, right_slope from input `first`: heights
+// [N+1] or [C, N+1], the others [] or [C]. Sets *table to heights' shape with N+2 rows.
+absl::Status PwluParameterShapes(InferenceContext* c, int first, ShapeHandle* table) {
+  ShapeHandle heights = c->input(first + 2);
   TF_RETURN_IF_ERROR(c->WithRankAtLeast(heights, 1, &heights));
   TF_RETURN_IF_ERROR(c->WithRankAtMost(heights, 2, &heights));
   if (!c->RankKnown(heights)) {
-    c->set_output(0, c->UnknownShape());
-    c->set_output(1, c->UnknownShape());
+    *table = c->UnknownShape();
     return absl::OkStatus();
   }
   const int r = c->Rank(heights);
   ShapeHandle lead;
   TF_RETURN_IF_ERROR(c->Subshape(heights, 0, r - 1, &lead));
-  for (int i : {0, 1, 3, 4}) TF_RETURN_IF_ERROR(c->Merge(lead, c->input(i), &lead));
+  for (int i : {0, 1, 3, 4}) TF_RETURN_IF_ERROR(c->Merge(lead, c->input(first + i), &lead));
   DimensionHandle knots = c->Dim(heights, r - 1), rows;
   if (c->ValueKnown(knots) && c->Value(knots) < 2)
     return absl::InvalidArgumentError(
         absl::StrCat("heights need N + 1 values with N >= 1 intervals, got ", c->Value(knots)));
   TF_RETURN_IF_ERROR(c->Add(knots, 1, &rows));
-  ShapeHandle table;
-  TF_RETURN_IF_ERROR(c->Concatenate(lead, c->Vector(rows), &table));
-  c->set_output(0, table);
-  c->set_output(1, table);
-  return absl::OkStatus();
+  return c->Concatenate(lead, c->Vector(rows), table);
 }
 
 }  // namespace
@@ -75,12 +70,41 @@ REGISTER_OP("TfLearnact>PwluTable")
     .Output("slopes: P")
     .Output("offsets: P")
     .Attr("P: {float, double}")
-    .SetShapeFn(PwluTableShapes)
+    .SetShapeFn([](InferenceContext* c) {
+      ShapeHandle table;
+      TF_RETURN_IF_ERROR(PwluParameterShapes(c, 0, &table));
+      c->set_output(0, table);
+      c->set_output(1, table);
+      return absl::OkStatus();
+    })
     .Doc(R"doc(
 The inference table (slopes, offsets: N+2 rows) of a PWLU with N uniform intervals on
 [left_bound, right_bound], heights at the N+1 knots and the outer slopes, per layer
 (scalars, [N+1] heights) or per channel ([C], [C, N+1]); the input of TfLearnact>Pwlu.
 )doc");
+
+REGISTER_OP("TfLearnact>PwluTableGrad")
+    .Input("d_slopes: P")
+    .Input("d_offsets: P")
+    .Input("left_bound: P")
+    .Input("right_bound: P")
+    .Input("heights: P")
+    .Input("left_slope: P")
+    .Input("right_slope: P")
+    .Output("d_left_bound: P")
+    .Output("d_right_bound: P")
+    .Output("d_heights: P")
+    .Output("d_left_slope: P")
+    .Output("d_right_slope: P")
+    .Attr("P: {float, double}")
+    .SetShapeFn([](InferenceContext* c) {
+      ShapeHandle table;
+      TF_RETURN_IF_ERROR(PwluParameterShapes(c, 2, &table));
+      TF_RETURN_IF_ERROR(c->Merge(table, c->input(0), &table));
+      TF_RETURN_IF_ERROR(c->Merge(table, c->input(1), &table));
+      for (int i = 0; i < 5; ++i) c->set_output(i, c->input(2 + i));
+      return absl::OkStatus();
+    });
 
 REGISTER_OP("TfLearnact>Pwlu")
     .Input("x: T")

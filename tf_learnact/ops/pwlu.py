@@ -75,21 +75,19 @@ def pwlu(
 
 @tf.RegisterGradient("TfLearnact>PwluTable")
 def _pwlu_table_gradient(op, d_slopes, d_offsets):
-    # The table op computes what pwlu_table computes: its gradient (and any higher one)
-    # is autodiff of those few stock ops.
-    params = list(op.inputs)
-    with tf.GradientTape() as tape:
-        tape.watch(params)
-        slopes, offsets = pwlu_table(*params)
-    return tape.gradient(
-        [slopes, offsets],
-        params,
-        output_gradients=[
-            tf.zeros_like(slopes) if d_slopes is None else d_slopes,
-            tf.zeros_like(offsets) if d_offsets is None else d_offsets,
-        ],
-        unconnected_gradients=tf.UnconnectedGradients.ZERO,
-    )
+    d_slopes = tf.zeros_like(op.outputs[0]) if d_slopes is None else d_slopes
+    d_offsets = tf.zeros_like(op.outputs[1]) if d_offsets is None else d_offsets
+    return op_library().tf_learnact_pwlu_table_grad(d_slopes, d_offsets, *op.inputs)
+
+
+# The table's gradient op computes the chain rule through pwlu_table: its own gradient
+# (second derivatives) is autodiff of that.
+register_backward_gradient(
+    "TfLearnact>PwluTableGrad",
+    lambda op, *params: list(pwlu_table(*params)),
+    wrt=(0, 1, 2, 3, 4),
+    upstreams=2,
+)
 
 
 @tf.RegisterGradient("TfLearnact>Pwlu")
