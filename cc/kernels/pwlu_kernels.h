@@ -31,7 +31,7 @@ void PwluBackward(const Layout& layout, int intervals, const T* dy, const T* x,
 
 // The table from the parameters, per channel c (one channel per layer): bounds left[c] <
 // right[c], heights[c][0..N], outer slopes; writes slopes/offsets[c][0..N+1] in the
-// rows above (pwlu_table.cc).
+// rows above (pwlu_table_kernels.cc).
 template <typename P>
 void PwluBuildTable(int64_t channels, int intervals, const P* left, const P* right,
                     const P* heights, const P* left_slope, const P* right_slope, P* slopes,
