@@ -339,6 +339,8 @@ def test_table_op_bad_inputs_name_the_argument():
         table(one, one, tf.ones((5,)), zero, one)
     with pytest.raises(tf.errors.InvalidArgumentError, match="finite"):
         table(zero, tf.constant(np.inf), tf.ones((5,)), zero, one)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="heights of shape .* too large"):
+        table(zero, one, tf.zeros((1 << 24,)), zero, one)  # N + 2 = 2^24 + 1 rows
 
     # Shapes unknown when traced: Compute checks them.
     @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)] * 5)

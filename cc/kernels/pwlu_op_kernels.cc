@@ -57,12 +57,7 @@ absl::Status CheckPwluParameters(OpKernelContext* ctx, int first,
                      heights.shape().DebugString()));
   const int64_t knots = heights.dim_size(heights.dims() - 1);
   *channels = heights.dims() == 2 ? heights.dim_size(0) : 1;
-  // The bounds of CheckPwluTensors on the table.
-  if (knots + 1 > (int64_t{1} << 24) || *channels * (knots + 1) > int64_t{INT32_MAX})
-    return absl::InvalidArgumentError(
-        absl::StrCat("heights of shape ", heights.shape().DebugString(),
-                     " are too large: at most 2^24 table rows (N + 2) and 2^31 - 1 entries are "
-                     "supported"));
+  TF_RETURN_IF_ERROR(CheckPwluTableSize(*channels, knots + 1, "heights", heights.shape()));
   tensorflow::TensorShape lead = heights.shape();
   lead.RemoveLastDims(1);
   const char* names[] = {"left_bound", "right_bound", "heights", "left_slope", "right_slope"};

@@ -25,6 +25,17 @@ using tensorflow::OpKernelConstruction;
 using tensorflow::OpKernelContext;
 using tensorflow::Tensor;
 
+// Row indices are computed in float lanes and table offsets (channel * rows + row) in
+// int32 lanes: both exact for at most 2^24 rows and 2^31 - 1 entries. `what` (of `shape`)
+// names the tensor that sets the table's size.
+inline absl::Status CheckPwluTableSize(int64_t channels, int64_t rows, const char* what,
+                                       const tensorflow::TensorShape& shape) {
+  if (rows <= (int64_t{1} << 24) && channels * rows <= int64_t{INT32_MAX}) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " of shape ", shape.DebugString(),
+      " are too large: at most 2^24 table rows (N + 2) and 2^31 - 1 entries are supported"));
+}
+
 // Checks the parameter tensors' dtypes and shapes (shapes may be unknown at graph time;
 // eager skips the shape function); fills N and the layout. The bound values are checked
 // by the device (CheckPwluBoundValues where they are host memory).
@@ -40,13 +51,8 @@ inline absl::Status CheckPwluTensors(const Tensor& x, const Tensor& left, const 
   if (rows < 3)
     return absl::InvalidArgumentError(
         absl::StrCat("intervals must be >= 1 (table of N+2 rows), got ", rows - 2));
-  // Row indices are computed in float lanes and table offsets (channel * rows + row) in
-  // int32 lanes: both exact within these bounds.
-  if (rows > (int64_t{1} << 24) || slopes.NumElements() > int64_t{INT32_MAX})
-    return absl::InvalidArgumentError(absl::StrCat(
-        "slopes/offsets of shape ", slopes.shape().DebugString(),
-        " are too large: at most 2^24 table rows (N + 2) and 2^31 - 1 entries are supported"));
   const int64_t channels = slopes.dims() == 2 ? slopes.dim_size(0) : 1;
+  TF_RETURN_IF_ERROR(CheckPwluTableSize(channels, rows, "slopes/offsets", slopes.shape()));
   for (const auto& [t, name] : {std::pair{&left, "left_bound"}, std::pair{&right, "right_bound"}}) {
     const bool ok =
         slopes.dims() == 2 ? t->dims() == 1 && t->dim_size(0) == channels : t->dims() == 0;
