@@ -6,10 +6,12 @@ evaluated as the table of the paper's Sec. 4.3:
 
     k = clip(floor((x - B_L) * N / (B_R - B_L)), -1, N) + 1,   y = x * S[k] + O[k]
 
-with S, O (N+2 rows each) built from the parameters by `pwlu_table` (on the CPU by the
-TfLearnact>PwluTable op: the same operations, one op). The op returns, in backward,
-the per-row sums of dy * x and dy; the parameter gradients are autodiff through the tiny
-table construction with k held constant, which is the paper's Table 1.
+with S, O (N+2 rows each) built from the parameters by `pwlu_table`. The op returns,
+in backward, the per-row sums of dy * x and dy; the parameter gradients are the chain
+rule through the tiny table construction with k held constant, which is the paper's
+Table 1. On the CPU the construction and its chain rule are one op each
+(TfLearnact>PwluTable, TfLearnact>PwluTableGrad: the same operations); elsewhere they
+are `pwlu_table`'s stock ops and their autodiff.
 """
 
 from __future__ import annotations
