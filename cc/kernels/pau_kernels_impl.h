@@ -104,6 +104,32 @@ TLA_ALWAYS_INLINE void AddCoefGrads(V x, V ta, V tb, const Acc* fac, int m, int 
     accumulate(m + 1 + k - koff, tb * (Ver == PauVersion::kA ? AbsVec(pw[k]) : pw[k]));
 }
 
+// The coefficient gradients of kU chunks whose lanes are the same channels (stacked
+// rows), added to the same sums g[j * gjs + l]: the chunks' terms are added in chunk
+// order in registers, then each sum is loaded and stored once, not once per chunk.
+template <int kU, typename Acc, PauVersion Ver, typename V = typename LaneVec<Acc>::type>
+TLA_ALWAYS_INLINE void AddStackedCoefGrads(const V* x, const V* ta, const V* tb, int m, int n,
+                                           int koff, Acc* g, int64_t gjs) {
+  auto add = [&](int j, V t) { StoreVec(g + j * gjs, LoadVec<V>(g + j * gjs) + t); };
+  V pw[kU];
+  for (int u = 0; u < kU; ++u) pw[u] = V{} + 1;
+  for (int j = 0; j <= (m > n ? m : n); ++j) {
+    if (j > 0)
+      for (int u = 0; u < kU; ++u) pw[u] *= x[u];
+    if (j <= m) {
+      V t = ta[0] * pw[0];
+      for (int u = 1; u < kU; ++u) t += ta[u] * pw[u];
+      add(j, t);
+    }
+    if (j >= koff && j <= n) {  // z^k: x^k, or |x^k| for version A
+      auto z = [&](int u) { return Ver == PauVersion::kA ? AbsVec(pw[u]) : pw[u]; };
+      V t = tb[0] * z(0);
+      for (int u = 1; u < kU; ++u) t += tb[u] * z(u);
+      add(m + 1 + j - koff, t);
+    }
+  }
+}
+
 // Noisy per-lane coefficients c * (1 + alpha * u) of kU chunks of consecutive elements
 // from `first` (counter_rng.h's NoiseUniform, on 8 lanes at once), chunk u's coefficient
 // j at noisy[(u * kPauMaxCoefs + j) * kLanes + l] and its factor 1 + alpha * u at the same
@@ -174,10 +200,24 @@ struct PauEvaluator {
   static constexpr int kRowChunks = kNoise ? kNoiseChunks : 1;
   // In row mode the forward takes four rows at a time (see LaneWalker::StackedRows):
   // 16M float32 per channel on 2 threads 3.73 -> 3.15 ms (bench_kernels, five
-  // alternating runs), 1M on one core 0.46 -> 0.29 ms. The backward measured the same
-  // with two rows as with one (11.1-11.4 ms) and slower with four (14.1): one. Noisy
+  // alternating runs), 1M on one core 0.46 -> 0.29 ms. The backward takes three, their
+  // sums added up before each partial's store (AddStackedCoefGrads) and the next stack
+  // prefetched whole (kPrefetchWholeStacks): see kStackedSums for the timings. Noisy
   // coefficients go kNoiseChunks along the row instead: one.
-  static constexpr int kRowStack = kGrad || kNoise ? 1 : 4;
+  static constexpr int kRowStack = kNoise ? 1 : kGrad ? 3 : 4;
+  // Three chunks come only as stacked rows (along a run kChunks, along a row
+  // kRowChunks): those share the block partials, where one load and store per sum pays;
+  // along a run the sums are the run's registers, where adding the chunks' terms first
+  // measured slower (per layer, 1M float32 on one core, 0.97-1.05 -> 1.08-1.14 ms).
+  // Stacks of three against single rows, backward, 16M float32 on 2 threads
+  // (bench_kernels, alternating runs): 64 channels 9.6-10.4 -> 8.3-9.1 ms, 16: 10.7-12.1
+  // -> 7.5-9.5, 2048: 13.2-13.7 -> 10.5-11.3; 1M on one core 1.20-1.22 -> 0.95-0.97 ms.
+  // Stacks of two gained as much at 64 channels (8.5-9.3 ms) but not at 2048 (13.1-15.0),
+  // stacks of four lost (64 channels 10.1-10.9 ms).
+  static constexpr bool kStackedSums = kGrad && !kNoise;
+  static_assert(!kStackedSums || (kRowStack != kChunks && kRowStack != kRowChunks),
+                "stacked rows are told apart by their chunk count");
+  static constexpr bool kPrefetchWholeStacks = true;
   // Noise is drawn per element index, so a noisy lane must hold the element it names.
   static constexpr bool kLanesAnyOrder = !kNoise;
   // The backward's unstacked rows prefetch their inputs (LaneWalker::Row), but not with
@@ -225,7 +265,9 @@ struct PauEvaluator {
       for (int u = 0; u < kU; ++u)
         out[u] = EvalLanes<Acc, Ver, kGrad>(x[u], dy[u], cf + u * step, cjs, m, n, kKoff, ta + u,
                                             tb + u);
-      if (kGrad)
+      if (kStackedSums && kU == kRowStack)
+        AddStackedCoefGrads<kU, Acc, Ver>(x, ta, tb, m, n, kKoff, g, gjs);
+      else if (kGrad)
         for (int u = 0; u < kU; ++u)
           AddCoefGrads<Acc, Ver, false>(x[u], ta[u], tb[u], nullptr, m, n, kKoff, g + u * step,
                                         gjs);
