@@ -101,6 +101,30 @@ def test_gradients_match_twin_autodiff(version, degrees, shape, axis, per_channe
         assert_close(g, r, rtol, atol_scale=scale, err_msg=name)
 
 
+@pytest.mark.parametrize("version", ["A", "C"])
+@pytest.mark.parametrize("degrees", [(5, 4), (1, 3), (7, 6)], ids=str)
+@pytest.mark.parametrize("shape", [(20, 11), (1000, 37), (7, 8), (5, 2)], ids=str)
+def test_stacked_rows_backward_matches_twin(version, degrees, shape, dtype):
+    """The channels-last backward in stacks of three rows (rows of at most 256 bytes),
+    whose three chunks' gradient terms are added before each partial's store: rows left
+    over after the stacks (20 and 1000 rows; 1000 in three blocks), a whole chunk without
+    a tail (8 channels) and a tail alone (2), a denominator longer than the numerator
+    (1, 3), against the float64 twin."""
+    x, num, den = make_case(9, shape, -1, True, degrees, version, dtype)
+    dy = tf.cast(tf.random.stateless_uniform(shape, (2, 5), -1, 1), dtype)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version, axis=-1)
+    ref = grads(
+        pau_composite,
+        *(tf.cast(t, tf.float64) for t in (x, num, den, dy)),
+        version=version,
+        axis=-1,
+    )
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    assert_close(op[1], ref[1], rtol, err_msg="dx")
+    for name, g, r in (("d_numerator", op[2], ref[2]), ("d_denominator", op[3], ref[3])):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r.numpy()))) + 1, err_msg=name)
+
+
 # bfloat16 chunk pairs along runs (each with a single chunk and a tail after them) and
 # across rows of several blocks (59 channels: three pairs, a single chunk, a tail of 3);
 # per channel along runs too (channels-first).
