@@ -4,6 +4,7 @@ the README's experiment and benchmark commands stay true."""
 from __future__ import annotations
 
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -41,6 +42,30 @@ def test_init_error_table_stays_within_the_stated_bounds():
     for cells in rows:
         bound = float(cells[-1])
         assert all(float(cell.split()[0]) <= bound for cell in cells[1:-1]), cells
+
+
+def test_kernel_ab_times_two_trees_and_tells_their_outputs_apart(tmp_path):
+    # The base tree: this one's kernels with PWLU's dx doubled, so the backward's
+    # outputs must differ and the forward's must not (the base build is really its code).
+    base = tmp_path / "base"
+    shutil.copytree(ROOT / "cc", base / "cc")
+    kernel = base / "cc" / "kernels" / "pwlu_kernels.cc"
+    source = kernel.read_text()
+    assert source.count("return dyv * slopes;") == 1
+    kernel.write_text(source.replace("return dyv * slopes;", "return dyv * slopes * Acc(2);"))
+    out = run_script(
+        "benchmarks/bench_kernels.py",
+        *("--family", "pwlu", "--elements", "8192", "--threads", "1", "--repeats", "3"),
+        *("--against", str(base), "--build-dir", str(tmp_path / "build")),
+    )
+    rows = {line[:30].strip(): line[30:].split() for line in out.splitlines() if line.startswith("PWLU ")}
+    layouts, passes = ("per-layer", "per-channel"), ("fwd", "bwd")
+    assert list(rows) == [f"PWLU {layout} {p}" for layout in layouts for p in passes]
+    for name, cells in rows.items():
+        assert all(float(value) > 0 for value in cells[:5]), out
+        assert " ".join(cells[5:]) == ("differ" if name.endswith("bwd") else "same bytes"), out
+    bad = run_fresh([str(ROOT / "benchmarks/bench_kernels.py"), "--against", str(tmp_path)], timeout=60)
+    assert bad.returncode == 2 and "not a tf-learnact source tree" in bad.stderr
 
 
 def test_op_benchmark_prints_every_case():
