@@ -118,8 +118,7 @@ struct AbuEvaluator {
   // with an internal compiler error.
   static constexpr int kRowStack = kPaperBasisT ? 4 : 2;
   static constexpr bool kLanesAnyOrder = true;
-  static constexpr bool kPrefetchRows = true;          // see LaneWalker::Row
-  static constexpr bool kPrefetchWholeStacks = false;  // see LaneWalker::StackedRows
+  static constexpr bool kPrefetchRows = true;  // see LaneWalker::Row
   // bfloat16 rows in chunk pairs in the forward only (16M bfloat16 per channel on 2
   // threads, best of four alternating runs: forward 9.65 -> 9.12 ms, backward 13.42 ->
   // 14.10, where the stacked rows' shared sums pay more than the conversions cost).

@@ -202,7 +202,7 @@ struct PauEvaluator {
   // 16M float32 per channel on 2 threads 3.73 -> 3.15 ms (bench_kernels, five
   // alternating runs), 1M on one core 0.46 -> 0.29 ms. The backward takes three, their
   // sums added up before each partial's store (AddStackedCoefGrads) and the next stack
-  // prefetched whole (kPrefetchWholeStacks): see kStackedSums for the timings. Noisy
+  // prefetched whole (LaneWalker::StackedRows): see kStackedSums for the timings. Noisy
   // coefficients go kNoiseChunks along the row instead: one.
   static constexpr int kRowStack = kNoise ? 1 : kGrad ? 3 : 4;
   // Three chunks come only as stacked rows (along a run kChunks, along a row
@@ -217,7 +217,6 @@ struct PauEvaluator {
   static constexpr bool kStackedSums = kGrad && !kNoise;
   static_assert(!kStackedSums || (kRowStack != kChunks && kRowStack != kRowChunks),
                 "stacked rows are told apart by their chunk count");
-  static constexpr bool kPrefetchWholeStacks = true;
   // Noise is drawn per element index, so a noisy lane must hold the element it names.
   static constexpr bool kLanesAnyOrder = !kNoise;
   // The backward's unstacked rows prefetch their inputs (LaneWalker::Row), but not with

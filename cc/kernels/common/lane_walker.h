@@ -14,7 +14,7 @@
 //
 // An evaluator E provides
 //   using Acc; static constexpr bool kGrad, kStreamOut, kLanesAnyOrder, kRowPairs,
-//   kStackColumnPairs, kPrefetchRows, kPrefetchWholeStacks; static constexpr Isa kIsa;
+//   kStackColumnPairs, kPrefetchRows; static constexpr Isa kIsa;
 //   static constexpr int kMaxCoefs, kChunks, kRowChunks, kRowStack;
 //   template <int kU> void Eval(int64_t first, const V* x, const V* dy, V* out,
 //                               const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
@@ -381,38 +381,31 @@ struct LaneWalker {
     // stack's rows are streams interleaved within a few lines, which the hardware
     // prefetchers left waiting (ABU, 4 rows of 64 channels, 16M float32 on 2 threads:
     // 12.39 -> 10.33 ms); rows of 4 KiB or more ran slower with it (2048 channels:
-    // 12.51 -> 15.15 ms). Column by column, each column's lines as it reaches them, or
-    // with E::kPrefetchWholeStacks every line of the next stack, in order, as the stack
-    // begins: PAU, three rows of 64 channels, 16M float32 on 2 threads, backward 10.5-11.3
-    // -> 8.2-8.8 ms (single rows 9.6-10.3 in the same runs; the lower halves of 6-8
-    // alternating runs); ABU, four rows, 9.0-9.6 -> 9.8-10.0 ms, so ABU keeps columns.
+    // 12.51 -> 15.15 ms). Every line of the next stack, in order, as the stack begins,
+    // not each column's lines as the walk reaches them: PAU, three rows of 64 channels,
+    // 16M float32 on 2 threads, backward 10.5-11.3 -> 8.2-8.8 ms; ABU, four rows, 16M on 2
+    // threads, the two orders built into one binary and called alternately
+    // (bench_kernels.py --against), per-run medians of the ratio 0.87-0.97 where the
+    // machine was loaded (columns 15-19 ms) and 1.03-1.05 where it was calm (10-13 ms).
     const bool short_rows = C * int64_t{sizeof(T)} <= 256;
-    const bool prefetch = kGrad && short_rows;
-    const int64_t ahead = E::kRowStack * C * int64_t{sizeof(T)};
-    auto prefetch_stack = [&](int64_t c) {
-      if (prefetch && !E::kPrefetchWholeStacks)
-        for (int s = 0; s < E::kRowStack; ++s) PrefetchInputs(base + s * C + c, ahead);
-    };
-    if (prefetch && E::kPrefetchWholeStacks)
+    if (kGrad && short_rows) {
+      const int64_t ahead = E::kRowStack * C * int64_t{sizeof(T)};
       for (int64_t e = 0; e < E::kRowStack * C; e += kLineBytes / int64_t{sizeof(T)})
         PrefetchInputs(base + e, ahead);
+    }
     // Column pairs in the backward where rows are short: with rows of 4 KiB or more
     // the backward ran slower from memory (ABU, 2048 channels, 16M float32 on 2 threads,
     // 10.8-11.6 -> 11.6-13.8 ms) though faster in the caches (1M on one core, 1.13 ->
     // 1.04 ms); the forward gained at every width.
     if constexpr (E::kStackColumnPairs) {
       if (!kGrad || short_rows) {
-        for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes) {
-          prefetch_stack(c0);
+        for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes)
           Chunks<2 * E::kRowStack, true, false, true>(base + c0, kLanes, by_coef + c0, S, part + c0,
                                                       S, kLanes, C);
-        }
       }
     }
-    for (; c0 + kLanes <= C; c0 += kLanes) {
-      prefetch_stack(c0);
+    for (; c0 + kLanes <= C; c0 += kLanes)
       Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, S, part + c0, S, 0, C);
-    }
     if (c0 < C)
       for (int s = 0; s < E::kRowStack; ++s) RowTail(base + s * C, c0, part);
   }
