@@ -23,8 +23,8 @@
 namespace kernel_bench {
 
 // One case: a family's forward and backward over the same inputs. `forward_out` and
-// `backward_out` hold what the calls wrote (y, then dx and the parameter gradients, as
-// bytes), so that two builds' results can be compared.
+// `backward_out` return what the last call wrote (y, then dx and the parameter
+// gradients, as bytes), so that two builds' results can be compared.
 struct KernelCase {
   std::string family;  // "PAU", "RPAU", "PWLU" or "ABU"
   bool per_channel = false;
