@@ -12,8 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -86,18 +84,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   // One set of tensors for both builds (see kernel_cases.h's Tensors).
-  const size_t bytes = static_cast<size_t>(n) * (dtype == "float32" ? 4 : 2);
-  std::vector<std::unique_ptr<char, void (*)(char*)>> storage;
-  kernel_bench::Tensors tensors;
-  for (void** t : {&tensors.x, &tensors.dy, &tensors.y, &tensors.dx}) {
-    storage.emplace_back(static_cast<char*>(::operator new(bytes, std::align_val_t(64))),
-                         [](char* p) { ::operator delete(p, std::align_val_t(64)); });
-    *t = storage.back().get();
-  }
+  const kernel_bench::OwnedTensors shared(static_cast<size_t>(n) * (dtype == "float32" ? 4 : 2));
   const kernel_bench::KernelCases ours =
-      kernel_bench::MakeKernelCases(n, threads, dtype, family, channels, &tensors);
+      kernel_bench::MakeKernelCases(n, threads, dtype, family, channels, &shared.tensors());
   const kernel_bench::KernelCases base =
-      kernel_bench::MakeKernelCasesBase(n, threads, dtype, family, channels, &tensors);
+      kernel_bench::MakeKernelCasesBase(n, threads, dtype, family, channels, &shared.tensors());
   if (ours.cases.size() != base.cases.size() || ours.cases.empty()) {
     std::fprintf(stderr, "no cases, or the two builds' cases differ, for family %s\n",
                  family.c_str());

@@ -2,8 +2,6 @@
 // noise (1%), PWLU (16 intervals, ReLU on [-3, 3]) and ABU (the paper's basis).
 #include "kernel_cases.h"  // this directory's, also when built against another tree
 
-#include <cstring>
-#include <new>
 #include <random>
 
 #ifndef KERNEL_CASES_PAU
@@ -31,24 +29,6 @@
 namespace kernel_bench {
 namespace {
 
-// Tensors 64-byte aligned, as TensorFlow's CPU allocator gives them (std::vector's are
-// 16-byte aligned): line-sized vector accesses and streamed stores depend on it.
-template <typename T>
-struct LineAligned {
-  using value_type = T;
-  LineAligned() = default;
-  template <typename U>
-  LineAligned(const LineAligned<U>&) {}
-  T* allocate(size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
-  }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-  bool operator==(const LineAligned&) const { return true; }
-  bool operator!=(const LineAligned&) const { return false; }
-};
-template <typename T>
-using Tensor = std::vector<T, LineAligned<T>>;
-
 // `out` followed by the bytes of float vectors.
 template <typename... V>
 std::vector<char> Concat(std::vector<char> out, const V&... v) {
@@ -73,7 +53,7 @@ std::vector<char> Bytes(const T* p, int64_t n) {
 template <typename T>
 struct Buffers {
   int64_t n;
-  Tensor<T> own[4];
+  std::unique_ptr<OwnedTensors> own;
   T *x, *dy, *y, *dx;
   std::vector<float> pau_num, pau_den, g_num, g_den;
   int intervals = 16;
@@ -82,17 +62,13 @@ struct Buffers {
 
   Buffers(int64_t size, int64_t channels, const Tensors* tensors) : n(size) {
     if (tensors == nullptr) {
-      for (Tensor<T>& t : own) t.resize(n);
-      x = own[0].data();
-      dy = own[1].data();
-      y = own[2].data();
-      dx = own[3].data();
-    } else {
-      x = static_cast<T*>(tensors->x);
-      dy = static_cast<T*>(tensors->dy);
-      y = static_cast<T*>(tensors->y);
-      dx = static_cast<T*>(tensors->dx);
+      own = std::make_unique<OwnedTensors>(n * sizeof(T));
+      tensors = &own->tensors();
     }
+    x = static_cast<T*>(tensors->x);
+    dy = static_cast<T*>(tensors->dy);
+    y = static_cast<T*>(tensors->y);
+    dx = static_cast<T*>(tensors->dx);
     std::mt19937 rng(1);
     std::normal_distribution<float> normal;
     std::vector<float> drawn(2 * n);

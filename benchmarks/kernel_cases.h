@@ -10,8 +10,10 @@
 #define TF_LEARNACT_BENCHMARKS_KERNEL_CASES_H_
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +49,27 @@ struct Tensors {
   void* dy = nullptr;
   void* y = nullptr;
   void* dx = nullptr;
+};
+
+// Four tensors of `bytes` each, 64-byte aligned as TensorFlow's CPU allocator gives them
+// (line-sized vector accesses and streamed stores depend on it), zeroed so that their
+// pages are mapped before anything is timed.
+class OwnedTensors {
+ public:
+  explicit OwnedTensors(size_t bytes) {
+    for (void** t : {&tensors_.x, &tensors_.dy, &tensors_.y, &tensors_.dx})
+      *t = std::memset(::operator new(bytes, std::align_val_t(64)), 0, bytes);
+  }
+  ~OwnedTensors() {
+    for (void* t : {tensors_.x, tensors_.dy, tensors_.y, tensors_.dx})
+      ::operator delete(t, std::align_val_t(64));
+  }
+  OwnedTensors(const OwnedTensors&) = delete;
+  OwnedTensors& operator=(const OwnedTensors&) = delete;
+  const Tensors& tensors() const { return tensors_; }
+
+ private:
+  Tensors tensors_;
 };
 
 // The cases of `family` ("all", "pau", "rpau", "pwlu" or "abu") in storage `dtype`
