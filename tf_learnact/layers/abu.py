@@ -97,6 +97,7 @@ class ABU(LearnableActivation):
             )
 
     def call(self, inputs):
+        inputs = self._as_float(inputs)
         weights = normalize_weights(self.blend_weights, self.normalization)
         beta = self.swish_beta if self.swish_beta is not None else 1.0
         return abu(

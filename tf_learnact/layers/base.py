@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tf_learnact.ops.dispatch import check_implementation
 from tf_learnact.ops.library import gpu_kernels_available
@@ -55,6 +56,15 @@ class LearnableActivation(keras.layers.Layer):
                     f"got input shape {tuple(input_shape)}"
                 )
             self.channels = int(channels)
+
+    def _as_float(self, inputs) -> tf.Tensor:
+        """Integer and boolean inputs (e.g. uint8 images) cast to the compute dtype, as a
+        Dense layer's matmul would take them; other non-float inputs go on to the op
+        function's error naming x."""
+        inputs = tf.convert_to_tensor(inputs)
+        if inputs.dtype.is_integer or inputs.dtype == tf.bool:
+            return tf.cast(inputs, self.compute_dtype)
+        return inputs
 
     @property
     def op_axis(self) -> int:

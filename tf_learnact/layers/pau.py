@@ -104,6 +104,7 @@ class PAU(LearnableActivation):
             )
 
     def call(self, inputs, training=None):
+        inputs = self._as_float(inputs)
         noise, seed = 0.0, 0
         if self.noise and training:
             step = self.noise_step.assign_add(1)

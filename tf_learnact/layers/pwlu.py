@@ -165,6 +165,7 @@ class PWLU(LearnableActivation):
         return [getattr(self, name) for name in PARAMETER_NAMES]
 
     def call(self, inputs, training=None):
+        inputs = self._as_float(inputs)
         if training:
             in_phase_one = tf.equal(self.phase, PHASE_COLLECT)
             context = tf.distribute.get_replica_context()

@@ -11,7 +11,7 @@ import math
 
 import tensorflow as tf
 
-from tf_learnact.ops.common import along_axis, compute_dtype, string_attr
+from tf_learnact.ops.common import along_axis, compute_dtype, float_input, string_attr
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import op_library
@@ -58,7 +58,7 @@ def check_basis(basis) -> tuple[str, ...]:
 def abu(x, weights, beta=1.0, *, basis, axis: int = -1, implementation: str = "auto") -> tf.Tensor:
     """Applies sum_j weights[..., j] f_j(x); weights [m] per layer or [C, m] per channel."""
     basis = check_basis(basis)
-    x = tf.convert_to_tensor(x)
+    x = float_input(x)
     dtype = compute_dtype(x.dtype)
     weights = tf.cast(weights, dtype)
     beta = tf.cast(beta, dtype)
@@ -89,7 +89,7 @@ register_backward_gradient(
 def abu_composite(x, weights, beta=1.0, *, basis, axis: int = -1) -> tf.Tensor:
     """The blend in stock TensorFlow ops (the op's oracle, XLA path, portable form)."""
     basis = check_basis(basis)
-    x = tf.convert_to_tensor(x)
+    x = float_input(x)
     dtype = compute_dtype(x.dtype)
     xc = tf.cast(x, dtype)
     weights = tf.cast(weights, dtype)

@@ -1,9 +1,21 @@
-"""What the families' op wrappers and twins share: the compute dtype, the
-per-channel broadcasting along `axis`, and reading string attributes in gradients."""
+"""What the families' op wrappers and twins share: the input check, the compute dtype,
+the per-channel broadcasting along `axis`, and reading string attributes in gradients."""
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+
+
+def float_input(x) -> tf.Tensor:
+    """x as a tensor, or a ValueError naming it where its dtype is not one the ops take
+    (the op's own dtype error would name only its attribute T)."""
+    x = tf.convert_to_tensor(x)
+    if x.dtype not in FLOAT_DTYPES:
+        names = ", ".join(d.name for d in FLOAT_DTYPES)
+        raise ValueError(f"x must be a tensor of {names}, got {x.dtype.name}: cast it first")
+    return x
 
 
 def compute_dtype(dtype: tf.DType) -> tf.DType:

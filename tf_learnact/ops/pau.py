@@ -19,7 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tf_learnact.ops import noise as noise_lib
-from tf_learnact.ops.common import along_axis, compute_dtype, string_attr
+from tf_learnact.ops.common import along_axis, compute_dtype, float_input, string_attr
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import op_library
@@ -60,7 +60,7 @@ def pau(
     """Applies a PAU to x with the custom op (or its twin, see `use_custom_op`)."""
     check_version(version)
     noise = check_noise(noise)
-    x = tf.convert_to_tensor(x)
+    x = float_input(x)
     param_dtype = compute_dtype(x.dtype)
     numerator = tf.cast(numerator, param_dtype)
     denominator = tf.cast(denominator, param_dtype)
@@ -116,7 +116,7 @@ def pau_composite(
     agree to rounding.
     """
     check_version(version)
-    x = tf.convert_to_tensor(x)
+    x = float_input(x)
     dtype = compute_dtype(x.dtype)
     xc = tf.cast(x, dtype)
     numerator = tf.cast(numerator, dtype)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tf_learnact.ops.common import along_axis, compute_dtype
+from tf_learnact.ops.common import along_axis, compute_dtype, float_input
 from tf_learnact.ops.dispatch import use_custom_op
 from tf_learnact.ops.higher_order import register_backward_gradient
 from tf_learnact.ops.library import gpu_kernels_available, op_library
@@ -55,7 +55,7 @@ def pwlu(
     implementation: str = "auto",
 ) -> tf.Tensor:
     """Applies a PWLU; parameters are scalars/[N+1] per layer or [C]/[C, N+1] per channel."""
-    x = tf.convert_to_tensor(x)
+    x = float_input(x)
     dtype = compute_dtype(x.dtype)
     params = [tf.cast(p, dtype) for p in (left_bound, right_bound, heights, left_slope, right_slope)]
     if params[2].shape[-1] is not None and params[2].shape[-1] < 2:
@@ -110,7 +110,7 @@ register_backward_gradient(
 
 def pwlu_table_composite(x, left_bound, right_bound, slopes, offsets, *, axis: int = -1) -> tf.Tensor:
     """The table lookup in stock TensorFlow ops (the op's oracle, XLA path, portable form)."""
-    x = tf.convert_to_tensor(x)
+    x = float_input(x)
     dtype = compute_dtype(x.dtype)
     xc = tf.cast(x, dtype)
     rows = slopes.shape[-1]
