@@ -49,7 +49,8 @@ class ABU(LearnableActivation):
         initializer: initializer of the blend weights (default: 1/m each).
 
     Call arguments:
-        inputs: a float tensor (half, bfloat16, float32 or float64).
+        inputs: a float tensor (half, bfloat16, float32 or float64); integer and
+            boolean inputs are cast to the compute dtype.
 
     Example:
 

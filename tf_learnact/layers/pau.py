@@ -51,7 +51,8 @@ class PAU(LearnableActivation):
             config so a reloaded model continues the same stream).
 
     Call arguments:
-        inputs: a float tensor (half, bfloat16, float32 or float64).
+        inputs: a float tensor (half, bfloat16, float32 or float64); integer and
+            boolean inputs are cast to the compute dtype.
         training: noise is applied only when True.
 
     Example:

@@ -87,7 +87,8 @@ class PWLU(LearnableActivation):
         phase: 0 no realignment, 1 phase I (frozen as ReLU, collecting), 2 phase II.
 
     Call arguments:
-        inputs: a float tensor (half, bfloat16, float32 or float64).
+        inputs: a float tensor (half, bfloat16, float32 or float64); integer and
+            boolean inputs are cast to the compute dtype.
         training: statistics are collected only when True and in phase I.
 
     Example:
