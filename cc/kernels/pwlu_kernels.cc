@@ -214,15 +214,16 @@ struct PwluWalker {
       return dyv * slopes;
     }
   }
-  // The backward's `count` full chunks from element i, one chunk ahead: chunk j + 1's
-  // inputs are loaded and its rows computed (`rows_of(j + 1, &xv, &dyv)`, called once per
-  // chunk, in order) before chunk j's lookups and bin updates. Each chunk's chain from
-  // its loads to its bin updates (about 50 cycles) then lies half in the iteration
-  // before, and the core's window holds more chunks at once. Two builds in one binary
-  // (bench_kernels.py --against), backward, 16M float32 on 2 threads: per layer
-  // 0.84-0.89x, per channel 0.91-0.96x (three runs on a busy machine); 1M on one core
-  // 0.89x and 0.90x. Not for bfloat16 pairs, nor the forward, which runs at the memory's
-  // speed: per channel 1.00-1.10x.
+  // The backward's `count` full chunks from element i, one chunk ahead: the next chunk's
+  // inputs are loaded and its row vector computed (`rows_of(element, lane offsets, &xv,
+  // &dyv)`, the offsets stepped by lane_step per chunk) before this chunk's rows are read
+  // out, looked up and added into their bins. A chunk's chain from its loads to its bin
+  // updates is some 50 cycles of latency against about 26 of issue, so the core's window
+  // held two or three chunks; with the first part of each chain in the iteration before,
+  // it holds more. Two builds in one binary (bench_kernels.py --against), backward, 16M
+  // float32 on 2 threads: per layer 0.84-0.89x, per channel 0.91-0.96x (three runs on a
+  // busy machine); 1M on one core 0.89x and 0.90x. Not for bfloat16 pairs, nor for the
+  // forward, which measured no faster from memory (per channel 1.00-1.10x).
   template <typename Table, typename Bins, typename RowsOf>
   TLA_ALWAYS_INLINE void GradChunksAhead(int64_t i, int64_t count, IVec lanes, IVec lane_step,
                                          const RowsOf& rows_of, const Table& table,
@@ -423,7 +424,7 @@ struct PwluWalker {
             },
             row_table, bins);
         c0 += count * kLanes;
-        lane_base += static_cast<int32_t>(count * kLanes * rows32);
+        lane_base += static_cast<int32_t>(count) * lane_step;
       }
     }
     for (; c0 + kLanes <= C; c0 += kLanes, lane_base += lane_step) {
