@@ -29,9 +29,8 @@ def test_layers_compute_integer_and_boolean_inputs_as_floats(name, input_dtype):
     values = values.reshape(3, 4)
     given = tf.constant(values.astype(input_dtype))
     layer = LAYERS[name]()
-    # training=True: RPAU draws its noise from a step counter, which each call advances;
-    # a fresh layer per call would differ only by that, so one layer is called twice and
-    # the counter reset between the calls.
+    # RPAU runs in training, where its noise follows its step counter (each call advances
+    # it): the counter is reset between the two calls, so both draw the same noise.
     kwargs = {"training": True} if name == "RPAU" else {}
     y = layer(given, **kwargs)
     if name == "RPAU":
