@@ -10,6 +10,7 @@ import tensorflow as tf
 from conftest import TWIN_RTOL, as_float64, assert_close, requires_ops, run_fresh_python
 
 from tf_learnact.coefficients import initial_coefficients, pau_numpy
+from tf_learnact.numpy_reference import pau_layer_numpy
 from tf_learnact.ops.library import op_library
 from tf_learnact.ops.pau import denominator_size, pau, pau_composite
 
@@ -198,6 +199,121 @@ def test_huge_magnitudes_stay_finite(version, dtype):
         assert np.all(np.isfinite(as_float64(y))) and np.all(np.isfinite(as_float64(dx)))
         assert_close(y, y_twin, TWIN_RTOL[dtype])
     assert np.all(np.isfinite(dn.numpy())) and np.all(np.isfinite(dd.numpy()))
+
+
+# Inputs far outside any activation's range, where the powers of x overflow the compute
+# type, are evaluated in long double (PauEvaluator::EvalBeyond): the reference is the
+# formula in long double too.
+requires_wide_long_double = pytest.mark.skipif(
+    np.finfo(np.longdouble).maxexp <= np.finfo(np.float64).maxexp, reason="long double is float64 here"
+)
+# Largest input magnitude per storage type: half's range; float32's powers overflow from
+# about 1.4e7 at (5, 4) (1e30 keeps every gradient term finite); float64's from about 1e61.
+HUGE_DECADES = {tf.float16: 4.6, tf.bfloat16: 30, tf.float32: 30, tf.float64: 300}
+
+
+def long_double_reference(x, num, den, dy, **kwargs):
+    args = (np.asarray(as_float64(t), np.longdouble) for t in (x, num, den, dy))
+    return [r.astype(np.float64) for r in pau_layer_numpy(*args, dtype=np.longdouble, **kwargs)]
+
+
+def with_huge_elements(x, seed, max_decade, min_decade=3.0):
+    """x with a third of its elements replaced by +-10^U(min_decade, max_decade)."""
+    rng = np.random.default_rng(seed)
+    v = as_float64(x)
+    huge = rng.uniform(size=v.shape) < 1 / 3
+    magnitude = 10 ** rng.uniform(min_decade, max_decade, v.shape)
+    return tf.constant(
+        np.where(huge, np.where(rng.uniform(size=v.shape) < 0.5, -1, 1) * magnitude, v), x.dtype
+    )
+
+
+def assert_matches_long_double(op, ref, dtype):
+    y_rtol = 1e-12 if dtype == tf.float64 else max(TWIN_RTOL[dtype], 1e-5)
+    assert_close(op[0], tf.cast(ref[0], dtype), y_rtol, err_msg="y")
+    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    assert_close(op[1], ref[1], rtol, err_msg="dx")
+    for name, g, r in (("d_numerator", op[2], ref[2]), ("d_denominator", op[3], ref[3])):
+        assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r))) + 1.0, err_msg=name)
+
+
+@requires_wide_long_double
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("shape,axis,per_channel", LAYOUTS, ids=["layer", "chan_last", "chan_first"])
+def test_inputs_beyond_the_powers_range_match_long_double(version, shape, axis, per_channel, noise, dtype):
+    x, num, den = make_case(10, (8, *shape[1:]), axis, per_channel, (5, 4), version, dtype)
+    x = with_huge_elements(x, 11, HUGE_DECADES[dtype])
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (9, 10), -1, 1), dtype)
+    kwargs = dict(version=version, axis=axis, noise=noise, seed=99)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, **kwargs)
+    ref = long_double_reference(
+        x, num, den, dy, version=version, axis=axis if per_channel else None, noise=noise, seed=99
+    )
+    assert np.all(np.isfinite(as_float64(op[0]))) or dtype == tf.float16
+    assert_matches_long_double(op, ref, dtype)
+
+
+@requires_wide_long_double
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    "shape,axis,per_channel", [((64, 3), -1, False), ((40, 19), -1, True)], ids=["layer", "chan"]
+)
+def test_degree_16_beyond_its_powers_range_matches_long_double(version, shape, axis, per_channel, dtype):
+    """At degree 16, float32's powers overflow from |x| of about 160: x up to 1e4 (float64
+    up to 1e100, where its own powers overflow)."""
+    rng = np.random.default_rng(12)
+    channels = (shape[axis],) if per_channel else ()
+    num = rng.uniform(0.2, 1, channels + (17,)) * rng.choice([-1, 1], channels + (17,))
+    den = rng.uniform(0.2, 1, channels + (denominator_size(16, version),))
+    if version == "N":  # even powers with positive coefficients: no poles
+        den = den * (np.arange(den.shape[-1]) % 2 == 1)
+    pdt = tf.float64 if dtype == tf.float64 else tf.float32
+    num, den = tf.constant(num, pdt), tf.constant(den, pdt)
+    decades = {tf.float16: 4.6, tf.float64: 100}.get(dtype, 4)
+    x = with_huge_elements(tf.constant(rng.uniform(-2, 2, shape), dtype), 13, decades, min_decade=1.5)
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (11, 12), -1, 1), dtype)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, version=version, axis=axis)
+    ref = long_double_reference(x, num, den, dy, version=version, axis=axis if per_channel else None)
+    assert_matches_long_double(op, ref, dtype)
+
+
+@requires_wide_long_double
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+@pytest.mark.parametrize("shape,axis,per_channel", [((49252,), -1, False), ((4000, 19), -1, True)], ids=str)
+def test_one_huge_element_among_many_blocks_matches_long_double(shape, axis, per_channel, noise, dtype):
+    """The block holding the huge element is evaluated again (its partial sums with it);
+    the other blocks keep the lane kernel's sums."""
+    x, num, den = make_case(14, shape, axis, per_channel, (5, 4), "B", dtype)
+    flat = as_float64(x).reshape(-1).copy()
+    flat[flat.size // 2 + 3] = 6e4 if dtype == tf.float16 else 3e9
+    x = tf.constant(flat.reshape(shape), dtype)
+    dy = tf.cast(tf.random.stateless_uniform(x.shape, (13, 14), -1, 1), dtype)
+    kwargs = dict(version="B", axis=axis, noise=noise, seed=5)
+    op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, **kwargs)
+    ref = long_double_reference(
+        x, num, den, dy, version="B", axis=axis if per_channel else None, noise=noise, seed=5
+    )
+    assert_matches_long_double(op, ref, dtype)
+
+
+def test_forward_streamed_past_the_caches_redoes_a_huge_block():
+    """Outputs of 32 MiB or more leave through non-temporal stores: the block evaluated
+    again over them ends as the long double values, every other element unchanged."""
+    n = 9 << 20
+    x, num, den = make_case(15, (n,), -1, False, (5, 4), "B", tf.float32)
+    huge_at = n // 2 + 5
+    flat = x.numpy().copy()
+    flat[huge_at] = 1e30
+    y_clean = pau(x, num, den, implementation="op").numpy()
+    y = pau(tf.constant(flat), num, den, implementation="op").numpy()
+    window = slice(huge_at - (1 << 17), huge_at + (1 << 17))  # holds the element's block
+    outside = np.ones(n, bool)
+    outside[window] = False
+    np.testing.assert_array_equal(y[outside], y_clean[outside])
+    ld = np.longdouble
+    ref = pau_layer_numpy(flat[window].astype(ld), num.numpy().astype(ld), den.numpy().astype(ld), dtype=ld)
+    assert_close(y[window], ref.astype(np.float64), 1e-5)
 
 
 def test_nan_and_inf_propagate_without_crash(dtype):

@@ -13,8 +13,9 @@ PAU_VERSIONS = ("A", "B", "C", "N")
 _GOLDEN = np.uint32(0x9E3779B9)
 
 
-def pau_numpy(x, numerator, denominator, version: str = "B"):
-    """Reference PAU in float64 by direct power sums.
+def pau_numpy(x, numerator, denominator, version: str = "B", dtype=np.float64):
+    """Reference PAU by direct power sums, in float64 (or `dtype`: np.longdouble reaches
+    past float64's overflow where the platform's long double is wider).
 
     numerator [..., m+1] and denominator [..., nd] broadcast against x (one set for all
     elements, or one per element). Returns (y, dy/dx, dy/d numerator [..., m+1],
@@ -23,9 +24,9 @@ def pau_numpy(x, numerator, denominator, version: str = "B"):
     """
     if version not in PAU_VERSIONS:
         raise ValueError(f"version must be one of {PAU_VERSIONS}, got {version!r}")
-    x = np.asarray(x, np.float64)
-    a = np.asarray(numerator, np.float64)
-    b = np.asarray(denominator, np.float64)
+    x = np.asarray(x, dtype)
+    a = np.asarray(numerator, dtype)
+    b = np.asarray(denominator, dtype)
     m, nd = a.shape[-1] - 1, b.shape[-1]
     powers_x = x[..., None] ** np.arange(max(m, nd) + 1)
     p = np.sum(powers_x[..., : m + 1] * a, -1)
@@ -81,15 +82,18 @@ def noise_uniform(seed: int, num_elements: int, num_coefs: int) -> np.ndarray:
     return bits.astype(np.float32) * np.float32(1.0 / (1 << 31))
 
 
-def pau_layer_numpy(x, numerator, denominator, dy=None, *, version="B", axis=None, noise=0.0, seed=0):
-    """A PAU layer in float64: per-layer coefficients (axis None; numerator [m+1]) or per
-    channel along `axis` (numerator [C, m+1]), with RPAU noise when noise > 0.
+def pau_layer_numpy(
+    x, numerator, denominator, dy=None, *, version="B", axis=None, noise=0.0, seed=0, dtype=np.float64
+):
+    """A PAU layer in float64 (or `dtype`, as pau_numpy): per-layer coefficients (axis
+    None; numerator [m+1]) or per channel along `axis` (numerator [C, m+1]), with RPAU
+    noise when noise > 0.
 
     Returns y, and with dy also dx and the parameter gradients summed over elements
     (shaped like numerator and denominator).
     """
-    x = np.asarray(x, np.float64)
-    num, den = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
+    x = np.asarray(x, dtype)
+    num, den = np.asarray(numerator, dtype), np.asarray(denominator, dtype)
     xm = x.reshape(-1)  # flat row-major order: the noise counter's element index
     if axis is None:
         num_e, den_e = num, den
@@ -98,18 +102,18 @@ def pau_layer_numpy(x, numerator, denominator, dy=None, *, version="B", axis=Non
         channel = (np.arange(x.size) // inner) % x.shape[axis]
         num_e, den_e = num[channel], den[channel]
     if noise:
-        u = noise_uniform(seed, xm.size, num.shape[-1] + den.shape[-1]).astype(np.float64)
+        u = noise_uniform(seed, xm.size, num.shape[-1] + den.shape[-1])
         # The kernels form 1 + float32(alpha * u) in the compute type.
-        factor = 1.0 + (np.float32(noise) * u.astype(np.float32)).astype(np.float64)
+        factor = 1.0 + (np.float32(noise) * u).astype(dtype)
         num_e = num_e * factor[:, : num.shape[-1]]
         den_e = den_e * factor[:, num.shape[-1] :]
     else:
-        factor = np.ones((xm.size, num.shape[-1] + den.shape[-1]))
-    y, dx, d_num, d_den = pau_numpy(xm, num_e, den_e, version)
+        factor = np.ones((xm.size, num.shape[-1] + den.shape[-1]), dtype)
+    y, dx, d_num, d_den = pau_numpy(xm, num_e, den_e, version, dtype)
     y = y.reshape(x.shape)
     if dy is None:
         return y
-    g = np.asarray(dy, np.float64).reshape(-1)
+    g = np.asarray(dy, dtype).reshape(-1)
     dx = (g * dx).reshape(x.shape)
     d_num = g[:, None] * d_num * factor[:, : num.shape[-1]]
     d_den = g[:, None] * d_den * factor[:, num.shape[-1] :]

@@ -7,8 +7,10 @@
 #ifndef TF_LEARNACT_KERNELS_PAU_KERNELS_IMPL_H_
 #define TF_LEARNACT_KERNELS_PAU_KERNELS_IMPL_H_
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -43,6 +45,25 @@ CoefTable<Acc> PrepareCoefs(const PauConfig& cfg, int64_t channels, const Acc* n
       row[m + 1 + k] = magnitudes ? std::abs(b) : b;
     }
   });
+}
+
+// The largest |x| at which the lane kernel (EvalLanes, AddCoefGrads) cannot overflow Acc
+// for this call's coefficients, noise included: there every power x^j (j <= d =
+// max(m, n)) stays below max / (4 (d + 1)^2 c) and so every Horner sum and derivative
+// below max / 4, with c the largest coefficient magnitude (at least 1). Inputs beyond it
+// go to the wide path (PauEvaluator::EvalWideElement). Default (5, 4) coefficients: about
+// 1.4e7 in float32 and 1.2e61 in float64; degree 16, coefficients up to 1: about 160
+// in float32.
+template <typename Acc>
+Acc InRangeBound(const CoefTable<Acc>& coefs, const PauConfig& cfg) {
+  Acc largest = 1;
+  for (const Acc c : coefs.by_channel) largest = std::max(largest, std::abs(c));  // NaN: skipped
+  // Infinite coefficients give non-finite results at every x: no wide path.
+  if (!std::isfinite(largest)) return std::numeric_limits<Acc>::infinity();
+  const long double d = std::max({cfg.m, cfg.n, 1});
+  const long double room = static_cast<long double>(std::numeric_limits<Acc>::max()) /
+                           (4 * (d + 1) * (d + 1) * largest * (1.0L + cfg.noise));
+  return static_cast<Acc>(std::pow(room, 1 / d));
 }
 
 // The lane kernel. Coefficient j of lane l is cf[j * cjs + l]. Returns y, or with kGrad
@@ -238,6 +259,43 @@ struct PauEvaluator {
   int m, n;  // runtime degrees, used where kM, kN < 0
   float noise;
   uint32_t key;
+  // The walk checks each block's largest |x| against InRangeBound (LaneWalker's range
+  // check) and walks a block beyond it again element by element through EvalWideElement.
+  static constexpr bool kRangeChecked = true;
+  Acc in_range;  // InRangeBound
+
+  // Whether a block whose largest |x| per lane is max_abs stays in the lane kernel's range.
+  TLA_ALWAYS_INLINE bool InRange(V max_abs) const { return !AnyLane(max_abs > in_range); }
+
+  // One element e (its channel's coefficients `row`) in long double, whose exponent (to
+  // 1e4932) holds every power and product of the lane kernel for float32 inputs at any
+  // degree and for float64 inputs to about 1e548 at (5, 4) or 1e154 at degree 16: the
+  // same formulas (EvalLanes, AddCoefGrads on one lane). Returns y, or with kGrad dx and
+  // sets the element's coefficient gradients grads[j].
+  TLA_NOINLINE Acc EvalWideElement(int64_t e, Acc x, Acc dy, const Acc* row, Acc* grads) const {
+    using W = long double;
+    const int m = kM >= 0 ? kM : this->m, n = kN >= 0 ? kN : this->n;
+    constexpr int kKoff = Ver == PauVersion::kC ? 0 : 1;
+    const int nc = m + 1 + n + 1 - kKoff;
+    W c[kMaxCoefs], fac[kMaxCoefs], ta = 0, tb = 0;
+    if constexpr (kNoise) {  // lane 0 of a chunk from element e (DrawNoisyCoefs)
+      alignas(sizeof(V)) Acc clean[kMaxCoefs * kLanes], noisy[kMaxCoefs * kLanes],
+          factors[kMaxCoefs * kLanes];
+      for (int j = 0; j < nc; ++j) StoreVec(clean + j * kLanes, V{} + row[j]);
+      DrawNoisyCoefs<1>(
+          key, e, nc, noise, [&](int, int j) { return clean + j * kLanes; }, noisy, factors);
+      for (int j = 0; j < nc; ++j) c[j] = noisy[j * kLanes], fac[j] = factors[j * kLanes];
+    } else {
+      for (int j = 0; j < nc; ++j) c[j] = row[j], fac[j] = 1;
+    }
+    const W out = EvalLanes<W, Ver, kGrad, W>(x, dy, c, 1, m, n, kKoff, &ta, &tb);
+    if (kGrad) {
+      W sums[kMaxCoefs] = {};
+      AddCoefGrads<W, Ver, false, W>(x, ta, tb, nullptr, m, n, kKoff, sums, 1);
+      for (int j = 0; j < nc; ++j) grads[j] = static_cast<Acc>(sums[j] * fac[j]);
+    }
+    return static_cast<Acc>(out);
+  }
 
   template <int kU>
   TLA_ALWAYS_INLINE void Eval(int64_t first, const V* x, const V* dy, V* out, const Acc* cf,
@@ -280,7 +338,7 @@ void WalkAll(const Layout& layout, const PauConfig& cfg,
              ParamGradPartials<typename AccOf<T>::type>* partials, const BlockPlan& plan,
              const ParallelForBlocks& parallel_for) {
   const PauEvaluator<typename AccOf<T>::type, V, kGrad, kNoise, kM, kN> eval{
-      cfg.m, cfg.n, cfg.noise, NoiseKey(cfg.seed)};
+      cfg.m, cfg.n, cfg.noise, NoiseKey(cfg.seed), InRangeBound(coefs, cfg)};
   WalkLanes(layout, coefs, eval, x, dy, out, partials, plan, parallel_for);
 }
 

@@ -39,6 +39,10 @@
 // first + p * C + kLanes), every p sharing the coefficients and sums of cf, g (column 0)
 // and cf + step, g + step (column 1), step = kLanes. Padded lanes see
 // x = dy = 0 and must contribute nothing to g (dy = 0 does that for sums of dy * something).
+// An evaluator with kRangeChecked = true also provides bool InRange(V max_abs) and
+// Acc EvalWideElement(int64_t e, Acc x, Acc dy, const Acc* coefs, Acc* grads): the walk
+// keeps each block's per-lane maximum of |x|, and a block not InRange is walked again
+// element by element through EvalWideElement (RedoBlockWide).
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
 #define TF_LEARNACT_KERNELS_COMMON_LANE_WALKER_H_
 
@@ -65,6 +69,14 @@ enum class Isa {
   kAvx2Avx512,  // those and an AVX-512 clone
   kAvx512Only,  // AVX-512 alone (16-float vectors): the caller checks CpuHasAvx512() first
 };
+
+// Whether walker or evaluator X checks its blocks' input range (X::kRangeChecked, absent
+// meaning no): see LaneWalker::RedoBlockWide.
+template <typename X, typename = void>
+struct ChecksRange : std::false_type {};
+template <typename X>
+struct ChecksRange<X, std::void_t<decltype(X::kRangeChecked)>>
+    : std::bool_constant<X::kRangeChecked> {};
 
 // Per-channel coefficients of one call in both walking layouts.
 template <typename Acc>
@@ -274,6 +286,7 @@ struct LaneWalker {
   static constexpr Isa kIsa = E::kIsa;
   static constexpr bool kStreamOut = E::kStreamOut;
   static constexpr bool kRunModeOnly = false;
+  static constexpr bool kRangeChecked = ChecksRange<E>::value;
 
   const Layout& layout;
   const CoefTable<Acc>& coefs;
@@ -301,7 +314,7 @@ struct LaneWalker {
   // rows of two columns, see StackedRows), handed to E::Eval<kU, true>.
   template <int kU, bool kFull = true, bool kPaired = false, bool kColumnPairs = false>
   TLA_ALWAYS_INLINE void Chunks(int64_t i, int len, const Acc* cf, int64_t cjs, Acc* g, int64_t gjs,
-                                int64_t step, int64_t stride = kLanes) const {
+                                int64_t step, Vec* max_abs, int64_t stride = kLanes) const {
     static_assert(kFull || kU == 1, "a partial chunk comes alone");
     static_assert(!kPaired || kPairs, "pairs are bfloat16 chunks of an any-order evaluator");
     static_assert(!kColumnPairs || (!kPaired && kU % 2 == 0), "whole column pairs, unpaired");
@@ -322,6 +335,12 @@ struct LaneWalker {
     for (int u = kPairedU; u < kU; ++u) {
       xv[u] = LoadLanes<kFull>(x, at(u), len);
       dyv[u] = kGrad ? LoadLanes<kFull>(dy, at(u), len) : Vec{};
+    }
+    if constexpr (kRangeChecked) {
+      for (int u = 0; u < kU; ++u) {
+        const Vec a = AbsVec(xv[u]);
+        *max_abs = a > *max_abs ? a : *max_abs;  // NaN lanes keep the maximum
+      }
     }
     if constexpr (kColumnPairs)
       eval.template Eval<kU, true>(i, xv, dyv, ov, cf, cjs, g, gjs, step);
@@ -346,17 +365,17 @@ struct LaneWalker {
 
   // Rows [r0, r1) of a block in row mode: E::kRowStack rows at a time where stacks pay
   // (StackedRowsPay), then single rows.
-  TLA_ALWAYS_INLINE void RowBlock(int64_t r0, int64_t r1, Acc* part) const {
+  TLA_ALWAYS_INLINE void RowBlock(int64_t r0, int64_t r1, Acc* part, Vec* max_abs = nullptr) const {
     const int64_t C = coefs.channels;
     int64_t r = r0;
     if constexpr (kRowPairs) {
-      for (; r < r1; ++r) PairedRow(r * C, part);
+      for (; r < r1; ++r) PairedRow(r * C, part, max_abs);
       return;
     }
     if constexpr (E::kRowStack > 1)
       if (StackedRowsPay(C * int64_t{sizeof(T)}))
-        for (; r + E::kRowStack <= r1; r += E::kRowStack) StackedRows(r * C, part);
-    for (; r < r1; ++r) Row(r * C, part);
+        for (; r + E::kRowStack <= r1; r += E::kRowStack) StackedRows(r * C, part, max_abs);
+    for (; r < r1; ++r) Row(r * C, part, max_abs);
   }
   // Whether rows of `row_bytes` gain from stacking. Rows of at most 256 bytes put a stack
   // within a few lines, and rows of 4 KiB or more each in a page of its own; rows in
@@ -373,7 +392,7 @@ struct LaneWalker {
   // independent chains side by side. The lines of the stacked rows fill together, so
   // non-temporal stores still write whole lines. With E::kStackColumnPairs two columns
   // go at a time (see Chunks), where they paid.
-  TLA_ALWAYS_INLINE void StackedRows(int64_t base, Acc* part) const {
+  TLA_ALWAYS_INLINE void StackedRows(int64_t base, Acc* part, Vec* max_abs) const {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
@@ -401,18 +420,19 @@ struct LaneWalker {
       if (!kGrad || short_rows) {
         for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes)
           Chunks<2 * E::kRowStack, true, false, true>(base + c0, kLanes, by_coef + c0, S, part + c0,
-                                                      S, kLanes, C);
+                                                      S, kLanes, max_abs, C);
       }
     }
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, S, part + c0, S, 0, C);
+      Chunks<E::kRowStack>(base + c0, kLanes, by_coef + c0, S, part + c0, S, 0, max_abs, C);
     if (c0 < C)
-      for (int s = 0; s < E::kRowStack; ++s) RowTail(base + s * C, c0, part);
+      for (int s = 0; s < E::kRowStack; ++s) RowTail(base + s * C, c0, part, max_abs);
   }
 
   // Lanes across elements of channel c's run [i, end); the per-lane gradient sums are
   // reduced into the block partials (part[j * C + c]) at the end of the run.
-  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, int64_t c, Acc* part) const {
+  TLA_ALWAYS_INLINE void Run(int64_t i, int64_t end, int64_t c, Acc* part,
+                             Vec* max_abs = nullptr) const {
     const Acc* row = coefs.by_channel.data() + c * coefs.num_coefs;
     // The coefficients are broadcast once into a local table: read through `row`, every
     // chunk would reload and re-broadcast them, since the stores to `out` (same type)
@@ -421,9 +441,9 @@ struct LaneWalker {
     for (int j = 0; j < coefs.num_coefs; ++j) StoreVec(cf + j * kLanes, Vec{} + row[j]);
     Acc g[kMaxCoefs * kLanes] = {};
     for (; i + kGroup <= end; i += kGroup)
-      Chunks<kRunChunks, true, kPairs>(i, kLanes, cf, kLanes, g, kLanes, 0);
-    for (; i + kLanes <= end; i += kLanes) Chunks<1>(i, kLanes, cf, kLanes, g, kLanes, 0);
-    if (i < end) Chunks<1, false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes, 0);
+      Chunks<kRunChunks, true, kPairs>(i, kLanes, cf, kLanes, g, kLanes, 0, max_abs);
+    for (; i + kLanes <= end; i += kLanes) Chunks<1>(i, kLanes, cf, kLanes, g, kLanes, 0, max_abs);
+    if (i < end) Chunks<1, false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes, 0, max_abs);
     if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.stride, c);
   }
 
@@ -442,34 +462,34 @@ struct LaneWalker {
   // evaluator declines (E::kPrefetchRows: RPAU).
   static constexpr bool kPrefetchRows = kGrad && std::is_same_v<T, float> && E::kPrefetchRows;
   static constexpr int64_t kRowPrefetchBytes = 1024;
-  TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part) const {
+  TLA_ALWAYS_INLINE void Row(int64_t base, Acc* part, Vec* max_abs) const {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
     for (; c0 + kRowGroup <= C; c0 += kRowGroup) {
       if constexpr (kPrefetchRows) PrefetchInputs(base + c0, kRowPrefetchBytes);
-      Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
+      Chunks<E::kRowChunks>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes, max_abs);
     }
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
-    if (c0 < C) RowTail(base, c0, part);
+      Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes, max_abs);
+    if (c0 < C) RowTail(base, c0, part, max_abs);
   }
   // A bfloat16 row in chunk pairs, one per whole group of 2 kLanes channels (chunk h's
   // lane l is channel c0 + 2 l + h; coefficients and sums in paired slots), then a
   // single chunk and the tail, whose slots are their channels.
-  TLA_ALWAYS_INLINE void PairedRow(int64_t base, Acc* part) const {
+  TLA_ALWAYS_INLINE void PairedRow(int64_t base, Acc* part, Vec* max_abs) const {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
     for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes)
-      Chunks<2, true, true>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
+      Chunks<2, true, true>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes, max_abs);
     for (; c0 + kLanes <= C; c0 += kLanes)
-      Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes);
-    if (c0 < C) RowTail(base, c0, part);
+      Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes, max_abs);
+    if (c0 < C) RowTail(base, c0, part, max_abs);
   }
   // Channels c0.. (fewer than kLanes) of the row at `base`: padded local coefficients
   // and partials.
-  TLA_ALWAYS_INLINE void RowTail(int64_t base, int64_t c0, Acc* part) const {
+  TLA_ALWAYS_INLINE void RowTail(int64_t base, int64_t c0, Acc* part, Vec* max_abs) const {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     const int len = static_cast<int>(C - c0);
@@ -477,10 +497,31 @@ struct LaneWalker {
     for (int j = 0; j < coefs.num_coefs; ++j)
       for (int l = 0; l < kLanes; ++l)
         cf[j * kLanes + l] = l < len ? by_coef[j * S + c0 + l] : Acc(0);
-    Chunks<1, false>(base + c0, len, cf, kLanes, g, kLanes, kLanes);
+    Chunks<1, false>(base + c0, len, cf, kLanes, g, kLanes, kLanes, max_abs);
     if (kGrad)
       for (int j = 0; j < coefs.num_coefs; ++j)
         for (int l = 0; l < len; ++l) part[j * S + c0 + l] += g[j * kLanes + l];
+  }
+
+  // Elements [begin, end) of a block, again, one by one through E::EvalWideElement, the
+  // block's partials zeroed first: for blocks whose largest |x| lies beyond the lane
+  // kernel's range (E::InRange), which the lane walk has just computed (it found out
+  // as it went: the per-lane maximum costs one AND and one MAX per chunk).
+  TLA_NOINLINE void RedoBlockWide(int64_t begin, int64_t end, bool row_mode, Acc* part) const {
+    const int64_t C = coefs.channels, S = coefs.stride;
+    const int nc = coefs.num_coefs;
+    FenceStreamedStores();  // the lane walk's non-temporal stores land before these
+    if (kGrad) std::fill(part, part + nc * S, Acc(0));
+    Acc grads[kMaxCoefs] = {};
+    for (int64_t e = begin; e < end; ++e) {
+      const int64_t c = layout.channel_of(e);
+      const Acc dy_e = kGrad ? ToAcc(dy[e]) : Acc(0);
+      out[e] = FromAcc<T>(
+          eval.EvalWideElement(e, ToAcc(x[e]), dy_e, coefs.by_channel.data() + c * nc, grads));
+      if (!kGrad) continue;
+      const int64_t slot = kRowPairs && row_mode ? PairedSlot(c, C) : c;  // see PairedRow
+      for (int j = 0; j < nc; ++j) part[j * S + slot] += grads[j];
+    }
   }
 };
 
@@ -490,20 +531,29 @@ struct LaneWalker {
 template <typename W>
 TLA_ALWAYS_INLINE void WalkLaneBlockBody(const W& w, const BlockPlan& plan, int64_t b,
                                          typename W::Acc* part) {
+  constexpr bool kRangeChecked = ChecksRange<W>::value;
   const int64_t u0 = plan.begin_unit(b), u1 = plan.end_unit(b);
-  if constexpr (!W::kRunModeOnly) {
-    if (plan.row_mode) {
+  typename LaneVec<typename W::Acc>::type max_abs = {};  // per lane, where kRangeChecked
+  if (!W::kRunModeOnly && plan.row_mode) {
+    if constexpr (kRangeChecked)
+      w.RowBlock(u0, u1, part, &max_abs);
+    else if constexpr (!W::kRunModeOnly)
       w.RowBlock(u0, u1, part);
-      return;
+  } else {
+    const Layout& lay = w.layout;
+    for (int64_t i = u0; i < u1;) {
+      const int64_t run = i / lay.inner;
+      const int64_t end = std::min(u1, (run + 1) * lay.inner);
+      if constexpr (kRangeChecked)
+        w.Run(i, end, run % lay.channels, part, &max_abs);
+      else
+        w.Run(i, end, run % lay.channels, part);
+      i = end;
     }
   }
-  const Layout& lay = w.layout;
-  for (int64_t i = u0; i < u1;) {
-    const int64_t run = i / lay.inner;
-    const int64_t end = std::min(u1, (run + 1) * lay.inner);
-    w.Run(i, end, run % lay.channels, part);
-    i = end;
-  }
+  if constexpr (kRangeChecked)
+    if (__builtin_expect(!w.eval.InRange(max_abs), 0))
+      w.RedoBlockWide(u0 * plan.unit, u1 * plan.unit, plan.row_mode, part);
 }
 
 // The clone attribute compiles the block (and everything inlined into it) for AVX2+FMA

@@ -4,7 +4,9 @@
 #ifndef TF_LEARNACT_KERNELS_COMMON_LANES_H_
 #define TF_LEARNACT_KERNELS_COMMON_LANES_H_
 
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "cc/kernels/common/macros.h"
 
@@ -57,22 +59,34 @@ TLA_ALWAYS_INLINE void SplitLanes(W w, V* lo, V* hi) {
 // type-based alias analysis. aligned(alignof(Acc)) is GCC's documented unaligned form.
 template <typename V, typename Acc>
 TLA_ALWAYS_INLINE V LoadVec(const Acc* p) {
-  typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
-  return *reinterpret_cast<const U*>(p);
+  if constexpr (std::is_arithmetic_v<V>) {  // one lane (a kernel's scalar wide path)
+    return V(*p);
+  } else {
+    typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
+    return *reinterpret_cast<const U*>(p);
+  }
 }
 template <typename V, typename Acc>
 TLA_ALWAYS_INLINE void StoreVec(Acc* p, V v) {
-  typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
-  *reinterpret_cast<U*>(p) = v;
+  if constexpr (std::is_arithmetic_v<V>) {
+    *p = Acc(v);
+  } else {
+    typedef Acc U __attribute__((vector_size(sizeof(V)), aligned(alignof(Acc))));
+    *reinterpret_cast<U*>(p) = v;
+  }
 }
 // |v| by clearing the sign bit: one AND, where v < 0 ? -v : v took a compare, a negation
 // and a blend (the kernels run at about one vector instruction per cycle on the
 // project's machine, so instructions are time). |-0| = +0; NaN stays NaN.
 template <typename V>
 TLA_ALWAYS_INLINE V AbsVec(V v) {
-  using Bits = decltype(v < v);  // the signed integer vector of the same shape
-  const Bits sign = __builtin_bit_cast(Bits, -V{});
-  return __builtin_bit_cast(V, __builtin_bit_cast(Bits, v) & ~sign);
+  if constexpr (std::is_arithmetic_v<V>) {
+    return std::fabs(v);
+  } else {
+    using Bits = decltype(v < v);  // the signed integer vector of the same shape
+    const Bits sign = __builtin_bit_cast(Bits, -V{});
+    return __builtin_bit_cast(V, __builtin_bit_cast(Bits, v) & ~sign);
+  }
 }
 // -|v| by setting the sign bit: one OR (GCC keeps -AbsVec(v) as an AND and an XOR).
 template <typename V>
@@ -94,6 +108,25 @@ template <typename V>
 TLA_ALWAYS_INLINE V SignVec(V v) {  // sign(0) = 0, sign(NaN) = 0
   const V zero = {}, one = zero + 1;
   return (v > 0 ? one : zero) - (v < 0 ? one : zero);
+}
+// Whether any lane of a compare's mask is set: the mask's halves ORed down to two 64-bit
+// words (in registers: a bit cast to a struct or array went through memory).
+template <typename Mask, typename Word = uint64_t>
+TLA_ALWAYS_INLINE bool AnyLane(Mask mask) {
+  typedef Word Words __attribute__((vector_size(sizeof(Mask))));
+  typedef Word Pair __attribute__((vector_size(2 * sizeof(Word))));
+  const Words w = __builtin_bit_cast(Words, mask);
+  Pair p;
+  if constexpr (sizeof(Mask) == 16) {
+    p = w;
+  } else if constexpr (sizeof(Mask) == 32) {
+    p = __builtin_shufflevector(w, w, 0, 1) | __builtin_shufflevector(w, w, 2, 3);
+  } else {
+    static_assert(sizeof(Mask) == 64, "masks of 2, 4 or 8 words");
+    p = __builtin_shufflevector(w, w, 0, 1) | __builtin_shufflevector(w, w, 2, 3) |
+        __builtin_shufflevector(w, w, 4, 5) | __builtin_shufflevector(w, w, 6, 7);
+  }
+  return (p[0] | p[1]) != 0;
 }
 
 }  // namespace tf_learnact
