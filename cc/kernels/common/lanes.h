@@ -110,7 +110,9 @@ TLA_ALWAYS_INLINE V SignVec(V v) {  // sign(0) = 0, sign(NaN) = 0
   return (v > 0 ? one : zero) - (v < 0 ? one : zero);
 }
 // Whether any lane of a compare's mask is set: the mask's halves ORed down to two 64-bit
-// words (in registers: a bit cast to a struct or array went through memory).
+// words (in registers: a bit cast to a struct or array went through memory). Word is a
+// parameter so that the typedefs below depend on it: GCC drops vector_size from a
+// template's non-dependent typedef.
 template <typename Mask, typename Word = uint64_t>
 TLA_ALWAYS_INLINE bool AnyLane(Mask mask) {
   typedef Word Words __attribute__((vector_size(sizeof(Mask))));
