@@ -21,6 +21,8 @@ DEGREES = [(5, 4), (3, 2), (0, 0), (2, 0), (1, 3), (7, 6)]
 # (x shape, axis, per_channel): per layer; channels-last (row mode, 11 = 8 + tail);
 # channels-first (runs of inner elements).
 LAYOUTS = [((3, 4, 11), -1, False), ((3, 4, 11), -1, True), ((2, 5, 3, 4), 1, True)]
+# Relative tolerance of gradients against a float64 (or long double) reference.
+GRAD_RTOL = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}
 
 
 def random_coefficients(rng, degrees, version, channels=None):
@@ -94,7 +96,7 @@ def test_gradients_match_twin_autodiff(version, degrees, shape, axis, per_channe
         axis=axis,
     )
     assert op[1].dtype == dtype and op[2].dtype == num.dtype and op[3].dtype == den.dtype
-    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    rtol = GRAD_RTOL[dtype]
     assert_close(op[1], ref[1], rtol, err_msg="dx")
     # Parameter gradients are sums over elements: scale the tolerance by their magnitude.
     for name, g, r in (("d_numerator", op[2], ref[2]), ("d_denominator", op[3], ref[3])):
@@ -120,7 +122,7 @@ def test_stacked_rows_backward_matches_twin(version, degrees, shape, dtype):
         version=version,
         axis=-1,
     )
-    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    rtol = GRAD_RTOL[dtype]
     assert_close(op[1], ref[1], rtol, err_msg="dx")
     for name, g, r in (("d_numerator", op[2], ref[2]), ("d_denominator", op[3], ref[3])):
         assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r.numpy()))) + 1, err_msg=name)
@@ -231,7 +233,7 @@ def with_huge_elements(x, seed, max_decade, min_decade=3.0):
 def assert_matches_long_double(op, ref, dtype):
     y_rtol = 1e-12 if dtype == tf.float64 else max(TWIN_RTOL[dtype], 1e-5)
     assert_close(op[0], tf.cast(ref[0], dtype), y_rtol, err_msg="y")
-    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    rtol = GRAD_RTOL[dtype]
     assert_close(op[1], ref[1], rtol, err_msg="dx")
     for name, g, r in (("d_numerator", op[2], ref[2]), ("d_denominator", op[3], ref[3])):
         assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(r))) + 1.0, err_msg=name)
@@ -384,7 +386,7 @@ def test_wide_rows_match_twin(channels, dtype):
         version="B",
         axis=-1,
     )
-    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    rtol = GRAD_RTOL[dtype]
     for name, g, r in zip(("y", "dx"), op[:2], ref[:2], strict=True):
         assert_close(g, r, rtol, err_msg=name)
     for name, g, r in zip(("d_numerator", "d_denominator"), op[2:], ref[2:], strict=True):
@@ -458,7 +460,7 @@ def test_rpau_noise_matches_twin(version, shape, axis, per_channel, dtype):
     clean = pau(x, num, den, version=version, axis=axis, implementation="op")
     assert_close(op[0], twin[0], TWIN_RTOL[dtype], err_msg="noisy y")
     assert not np.array_equal(as_float64(op[0]), as_float64(clean)), "noise had no effect"
-    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    rtol = GRAD_RTOL[dtype]
     for g, r in zip(op[1:], twin[1:], strict=True):
         assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(as_float64(r)))) + 1)
 
@@ -479,7 +481,7 @@ def test_rpau_noise_matches_twin_over_groups_of_chunks(shape, axis, dtype):
     op = grads(lambda *a, **k: pau(*a, implementation="op", **k), x, num, den, dy, **kwargs)
     twin = grads(lambda *a, **k: pau(*a, implementation="composite", **k), x, num, den, dy, **kwargs)
     assert_close(op[0], twin[0], TWIN_RTOL[dtype], err_msg="noisy y")
-    rtol = {tf.float16: 4e-3, tf.bfloat16: 3e-2, tf.float32: 1e-4, tf.float64: 1e-10}[dtype]
+    rtol = GRAD_RTOL[dtype]
     for g, r in zip(op[1:], twin[1:], strict=True):
         assert_close(g, r, rtol, atol_scale=float(np.max(np.abs(as_float64(r)))) + 1)
 
