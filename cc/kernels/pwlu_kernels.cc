@@ -36,6 +36,27 @@ struct PairOf {
   typedef Acc type __attribute__((vector_size(2 * sizeof(Acc)), aligned(alignof(Acc))));
 };
 
+// Each channel's intervals / (B_R - B_L): every walker takes the same expression as the
+// twin's, so all pick the same row on knots.
+template <typename Acc>
+std::vector<Acc> InverseWidths(int64_t channels, int intervals, const Acc* left, const Acc* right) {
+  std::vector<Acc> inv_width(channels);
+  for (int64_t c = 0; c < channels; ++c) inv_width[c] = Acc(intervals) / (right[c] - left[c]);
+  return inv_width;
+}
+
+// Table row per lane, for lanes of any width: k = clip(floor((x - B_L) / d), -1, N) + 1.
+// The comparisons send NaN to row 0 (the output stays NaN: NaN * S + O) and +-Inf to the
+// outer rows: never an out-of-range read.
+template <typename IV, typename V, typename Acc = decltype(V{}[0] + 0)>
+TLA_ALWAYS_INLINE IV RowIndex(V xv, V left, V inv_width, V last_row) {
+  const V zero = {};
+  V u = (xv - left) * inv_width + Acc(1);  // >= 0 below, so truncation is floor
+  u = u >= zero ? u : zero;
+  u = u <= last_row ? u : last_row;
+  return __builtin_convertvector(u, IV);
+}
+
 // Per-channel bounds as 1/width and the table as (slope, offset) rows, [C][rows]. Rows
 // take `stride` values: 2 in row mode, where a lane's row is an index into the pairs; 4
 // in run mode, where it is the row's byte offset (k times 4 values, shifted in the
@@ -57,10 +78,8 @@ struct PwluTable {
       : rows(intervals + 2),
         stride(row_stride),
         left(l, l + channels),
-        inv_width(channels),
+        inv_width(InverseWidths(channels, intervals, l, r)),
         row_values(static_cast<size_t>(stride * channels * rows), Acc(0)) {
-    // The same expression as the twin's, so both pick the same row on knots.
-    for (int64_t c = 0; c < channels; ++c) inv_width[c] = Acc(intervals) / (r[c] - l[c]);
     for (size_t i = 0; i < row_values.size() / stride; ++i) {
       row_values[stride * i] = s[i];
       row_values[stride * i + 1] = o[i];
@@ -112,10 +131,8 @@ struct PwluWalker {
   const T* dy;  // kGrad only
   T* out;       // y, or dx with kGrad
 
-  // Table row per lane: k = clip(floor((x - B_L) / d), -1, N) + 1, plus lane_base (each
-  // lane's table offset, or 0), times 2^kShift. The comparisons send NaN to row 0 (the
-  // output stays NaN: NaN * S + O) and +-Inf to the outer rows: never an out-of-range
-  // read. The op bounds the table (at most 2^24 rows, 2^31 - 1 entries), so rows and
+  // Table row per lane (RowIndex) plus lane_base (each lane's table offset, or 0), times
+  // 2^kShift. The op bounds the table (at most 2^24 rows, 2^31 - 1 entries), so rows and
   // offsets are exact in float and int32 lanes, and so is 32 k at most in run mode
   // (lane_base 0).
   template <int kShift>
@@ -126,11 +143,7 @@ struct PwluWalker {
   // The rows as a vector (before the shift).
   TLA_ALWAYS_INLINE IVec RowVector(Vec xv, Vec left, Vec inv_width, Vec last_row,
                                    IVec lane_base) const {
-    const Vec zero = {};
-    Vec u = (xv - left) * inv_width + Acc(1);  // >= 0 below, so truncation is floor
-    u = u >= zero ? u : zero;
-    u = u <= last_row ? u : last_row;
-    return __builtin_convertvector(u, IVec) + lane_base;
+    return RowIndex<IVec>(xv, left, inv_width, last_row) + lane_base;
   }
   // The rows read out as 64-bit values, two int32 lanes at a time through 64-bit halves
   // (measured 10% faster than one extract per lane).
@@ -480,10 +493,9 @@ struct PwluRegisterTableWalker {
           const float* o)
         : rows(intervals + 2),
           left(l, l + channels),
-          inv_width(channels),
+          inv_width(InverseWidths(channels, intervals, l, r)),
           values(static_cast<size_t>(channels * 2 * kTableRows), 0.f) {
       for (int64_t c = 0; c < channels; ++c) {
-        inv_width[c] = float(intervals) / (r[c] - l[c]);  // as PwluTable
         for (int k = 0; k < rows; ++k) {
           values[(2 * c) * kTableRows + k] = s[c * rows + k];
           values[(2 * c + 1) * kTableRows + k] = o[c * rows + k];
@@ -514,12 +526,9 @@ struct PwluRegisterTableWalker {
     const W s_lo = LoadVec<W>(v), s_hi = LoadVec<W>(v + kWide);
     const W o_lo = LoadVec<W>(v + kTableRows), o_hi = LoadVec<W>(v + kTableRows + kWide);
     const W left = W{} + table.left[c], inv_width = W{} + table.inv_width[c];
-    const W last_row = W{} + float(table.rows - 1), zero = {};
+    const W last_row = W{} + float(table.rows - 1);
     auto eval = [&](W xv) TLA_ALWAYS_INLINE_LAMBDA {
-      W u = (xv - left) * inv_width + 1.f;  // PwluWalker::Rows
-      u = u >= zero ? u : zero;
-      u = u <= last_row ? u : last_row;
-      const WI k = __builtin_convertvector(u, WI);
+      const WI k = RowIndex<WI>(xv, left, inv_width, last_row);
       return xv * __builtin_shuffle(s_lo, s_hi, k) + __builtin_shuffle(o_lo, o_hi, k);
     };
     for (; i + kWide <= end; i += kWide) Store(out + i, eval(Load(x + i)));
