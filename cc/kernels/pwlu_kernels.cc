@@ -340,15 +340,18 @@ struct PwluWalker {
       bins.bins = reinterpret_cast<BinQuad*>(lane_bins.data());
     }
     if constexpr (kPairs)
-      for (; i + 2 * kLanes <= end; i += 2 * kLanes)
+      for (; i + 2 * kLanes <= end; i += 2 * kLanes) {
+        PrefetchInputs(i);
         ChunkPair(i, {left, left}, {inv_width, inv_width}, last_row, {IVec{}, IVec{}}, run_table,
                   bins);
+      }
     if constexpr (kGrad && !kPairs) {
       const int64_t count = (end - i) / kLanes;
       if (count > 0) {
         GradChunksAhead(
             i, count, IVec{}, IVec{},
             [&](int64_t at, IVec lanes, Vec* xv, Vec* dyv) {
+              PrefetchInputs(at);
               *xv = LoadLanes<true>(x, at, kLanes);
               *dyv = LoadLanes<true>(dy, at, kLanes);
               return RowVector(*xv, left, inv_width, last_row, lanes);
@@ -382,15 +385,18 @@ struct PwluWalker {
   // prefetch per chunk. The hardware prefetchers alone left those loads waiting, which
   // the table lookups and bin updates between them could not hide (16M float32 on 2
   // threads, backward: 8 channels 14.8 -> 11.0 ms, 64: 12.2-12.4 -> 10.8, 256: 14.9 ->
-  // 14.6, 2048: 17.1 -> 16.5; 1 KiB ahead gained less, 4 KiB almost nothing). Not kept
-  // where it measured no gain: the forward (64 channels 4.20 -> 4.38 ms), runs (per layer
-  // 9.67 -> 10.04 ms) and bfloat16 pairs.
+  // 14.6, 2048: 17.1 -> 16.5; 1 KiB ahead gained less, 4 KiB almost nothing). The
+  // forward, runs and bfloat16 pairs prefetch too: on Zen 4 they had measured no gain
+  // (forward, 64 channels 4.20 -> 4.38 ms; runs, per layer 9.67 -> 10.04), but on the
+  // Intel Xeon (AVX-512, 2 MiB L2 per core) the hardware prefetchers left them waiting:
+  // 16M on 2 threads, ratio new/old in one binary (bench_kernels.py --against), float32
+  // per channel forward 0.58-0.60, per layer backward 0.75-0.79; bfloat16 per channel
+  // forward 0.73-0.77. (Gathering each 16 elements' slopes and offsets with AVX-512
+  // vgatherdps instead of the pair loads and shuffles gained 4% more there: not kept.)
   static constexpr int64_t kPrefetchBytes = 2048;
   TLA_ALWAYS_INLINE void PrefetchInputs(int64_t i) const {
-    if constexpr (kGrad) {
-      PrefetchAhead(x + i, kPrefetchBytes);
-      PrefetchAhead(dy + i, kPrefetchBytes);
-    }
+    PrefetchAhead(x + i, kPrefetchBytes);
+    if constexpr (kGrad) PrefetchAhead(dy + i, kPrefetchBytes);
   }
 
   // Row of channels-last elements starting at `base`: lanes across channels, lane l of
@@ -416,6 +422,7 @@ struct PwluWalker {
       const Acc* left = table.paired_left.data();
       const Acc* inv_width = table.paired_inv_width.data();
       for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes, lane_base += 2 * lane_step) {
+        PrefetchInputs(base + c0);
         ChunkPair(base + c0, {LoadVec<Vec>(left + c0), LoadVec<Vec>(left + c0 + kLanes)},
                   {LoadVec<Vec>(inv_width + c0), LoadVec<Vec>(inv_width + c0 + kLanes)}, last_row,
                   pair_base, row_table, bins);
@@ -531,7 +538,11 @@ struct PwluRegisterTableWalker {
       const WI k = RowIndex<WI>(xv, left, inv_width, last_row);
       return xv * __builtin_shuffle(s_lo, s_hi, k) + __builtin_shuffle(o_lo, o_hi, k);
     };
-    for (; i + kWide <= end; i += kWide) Store(out + i, eval(Load(x + i)));
+    for (; i + kWide <= end; i += kWide) {
+      // On the Intel Xeon, 16M on 2 threads, ratio new/old: float32 0.90, bfloat16 0.84.
+      PrefetchAhead(x + i, 2048);
+      Store(out + i, eval(Load(x + i)));
+    }
     if (i < end) {  // the run's tail, padded with zeros
       const int len = static_cast<int>(end - i);
       alignas(64) float lanes[kWide] = {};

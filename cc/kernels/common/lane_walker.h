@@ -357,11 +357,19 @@ struct LaneWalker {
     }
   }
 
-  // The backward's inputs x and dy at element i, prefetched `bytes` ahead into L1.
+  // The inputs at element i (x, and dy with kGrad), prefetched `bytes` ahead into L1.
   TLA_ALWAYS_INLINE void PrefetchInputs(int64_t i, int64_t bytes) const {
     PrefetchAhead(x + i, bytes);
-    PrefetchAhead(dy + i, bytes);
+    if constexpr (kGrad) PrefetchAhead(dy + i, bytes);
   }
+  // How far ahead runs and bfloat16 rows prefetch their inputs. On the Intel Xeon
+  // (AVX-512, 2 MiB L2 per core) the hardware prefetchers left these streams' loads
+  // waiting from memory: 16M float32 on 2 threads, the two builds in one binary, ratio
+  // new/old (bench_kernels.py --against), per layer forward / backward: PAU 0.70-0.84 /
+  // 0.68-0.73, ABU 0.73-0.84 / 0.97-0.99; bfloat16 rows per channel forward ABU 0.80, PAU
+  // 0.86-0.90. The backward takes 512 bytes: 2 KiB ran ABU's per-layer backward 1.32x
+  // slower (PAU's gained as much at either).
+  static constexpr int64_t kStreamPrefetchBytes = kGrad ? 512 : 2048;
 
   // Rows [r0, r1) of a block in row mode: E::kRowStack rows at a time where stacks pay
   // (StackedRowsPay), then single rows.
@@ -406,9 +414,11 @@ struct LaneWalker {
     // threads, the two orders built into one binary and called alternately
     // (bench_kernels.py --against), per-run medians of the ratio 0.87-0.97 where the
     // machine was loaded (columns 15-19 ms) and 1.03-1.05 where it was calm (10-13 ms).
+    // The forward prefetches x four stacks ahead: on the Intel Xeon, 64 channels, 16M
+    // float32 on 2 threads, ratio new/old in one binary: PAU 0.83-0.88, ABU 0.79-0.80.
     const bool short_rows = C * int64_t{sizeof(T)} <= 256;
-    if (kGrad && short_rows) {
-      const int64_t ahead = E::kRowStack * C * int64_t{sizeof(T)};
+    if (short_rows) {
+      const int64_t ahead = E::kRowStack * C * int64_t{sizeof(T)} * (kGrad ? 1 : 4);
       for (int64_t e = 0; e < E::kRowStack * C; e += kLineBytes / int64_t{sizeof(T)})
         PrefetchInputs(base + e, ahead);
     }
@@ -440,8 +450,10 @@ struct LaneWalker {
     alignas(sizeof(Vec)) Acc cf[kMaxCoefs * kLanes];
     for (int j = 0; j < coefs.num_coefs; ++j) StoreVec(cf + j * kLanes, Vec{} + row[j]);
     Acc g[kMaxCoefs * kLanes] = {};
-    for (; i + kGroup <= end; i += kGroup)
+    for (; i + kGroup <= end; i += kGroup) {
+      PrefetchInputs(i, kStreamPrefetchBytes);
       Chunks<kRunChunks, true, kPairs>(i, kLanes, cf, kLanes, g, kLanes, 0, max_abs);
+    }
     for (; i + kLanes <= end; i += kLanes) Chunks<1>(i, kLanes, cf, kLanes, g, kLanes, 0, max_abs);
     if (i < end) Chunks<1, false>(i, static_cast<int>(end - i), cf, kLanes, g, kLanes, 0, max_abs);
     if (kGrad) AddLaneSums(g, coefs.num_coefs, part, coefs.stride, c);
@@ -481,8 +493,10 @@ struct LaneWalker {
     const int64_t C = coefs.channels, S = coefs.stride;
     const Acc* by_coef = coefs.by_coef.data();
     int64_t c0 = 0;
-    for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes)
+    for (; c0 + 2 * kLanes <= C; c0 += 2 * kLanes) {
+      PrefetchInputs(base + c0, kStreamPrefetchBytes);
       Chunks<2, true, true>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes, max_abs);
+    }
     for (; c0 + kLanes <= C; c0 += kLanes)
       Chunks<1>(base + c0, kLanes, by_coef + c0, S, part + c0, S, kLanes, max_abs);
     if (c0 < C) RowTail(base, c0, part, max_abs);
